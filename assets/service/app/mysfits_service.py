@@ -1,0 +1,147 @@
+"""The Mythical Mysfits HTTP service (workshop modules 2-4).
+
+Run it with a production WSGI server, e.g. `waitress-serve --call mysfits_service:create_app`.
+
+Configuration (environment, overridable through `create_app(config)`):
+  MYSFITS_BACKEND    catalogue (default) | dynamodb
+  MYSFITS_CATALOGUE  JSON file shaped {"mysfits": [...]}; default catalogue.json next to this file
+  MYSFITS_TABLE      DynamoDB table name; default MysfitsTable
+boto3 takes region, endpoint and credentials from the standard AWS environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from backends import (
+    FILTERS,
+    AlreadyAdopted,
+    Backend,
+    CatalogueBackend,
+    DynamoDBBackend,
+    MysfitNotFound,
+)
+from flask import Flask, Response, jsonify, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+DEFAULTS: dict[str, str] = {
+    "MYSFITS_BACKEND": "catalogue",
+    "MYSFITS_CATALOGUE": str(Path(__file__).resolve().with_name("catalogue.json")),
+    "MYSFITS_TABLE": "MysfitsTable",
+}
+
+HEALTH_MESSAGE = "Mysfits service is up; this path is its health check. Try /mysfits."
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the service. `config` overrides the MYSFITS_* environment variables."""
+    settings: dict[str, Any] = {
+        key: os.environ.get(key) or default for key, default in DEFAULTS.items()
+    }
+    settings.update(config or {})
+
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.json.sort_keys = False  # keep the workshop's field order
+    app.json.ensure_ascii = False  # descriptions carry typographic quotes
+    # API Gateway and hand-typed URLs both use /mysfits/ now and then.
+    app.url_map.strict_slashes = False
+    # Wildcard CORS on every response, errors included: the site is served from another origin.
+    # send_wildcard: flask-cors would otherwise echo the caller's Origin instead of "*".
+    CORS(app, send_wildcard=True)
+
+    backend = make_backend(settings)
+    app.extensions["mysfits_backend"] = backend
+    _register_routes(app, backend)
+    _register_error_handlers(app)
+    return app
+
+
+def make_backend(settings: Mapping[str, Any]) -> Backend:
+    """Create the configured backend; an unknown name fails at start-up, not per request."""
+    kind = str(settings["MYSFITS_BACKEND"]).strip().lower()
+    if kind == "catalogue":
+        return CatalogueBackend(settings["MYSFITS_CATALOGUE"])
+    if kind == "dynamodb":
+        import boto3
+
+        # ECS sets AWS_REGION; plain boto3 only reads AWS_DEFAULT_REGION.
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        client = boto3.client("dynamodb", region_name=region)
+        return DynamoDBBackend(str(settings["MYSFITS_TABLE"]), client=client)
+    raise ValueError(f"MYSFITS_BACKEND must be 'catalogue' or 'dynamodb', not {kind!r}")
+
+
+def _allowed_filters() -> dict[str, list[str]]:
+    return {name: list(values) for name, (_, values) in FILTERS.items()}
+
+
+def _bad_filter(message: str) -> tuple[Response, int]:
+    return jsonify(message=message, allowedFilters=_allowed_filters()), 400
+
+
+def _register_routes(app: Flask, backend: Backend) -> None:
+    @app.get("/")
+    def health() -> Response:
+        return jsonify(message=HEALTH_MESSAGE)
+
+    @app.get("/mysfits")
+    def list_mysfits() -> Response | tuple[Response, int]:
+        # Empty parameters count as absent, so `?filter=&value=` lists everything.
+        filter_name = request.args.get("filter") or None
+        value = request.args.get("value") or None
+        if filter_name is None and value is None:
+            return jsonify(mysfits=backend.list_mysfits())
+        names = ", ".join(FILTERS)
+        if filter_name is None or value is None:
+            return _bad_filter(f"'filter' and 'value' go together; filter is one of {names}")
+        if filter_name not in FILTERS:
+            return _bad_filter(f"Unknown filter {filter_name!r}; use one of {names}")
+        allowed = FILTERS[filter_name][1]
+        if value not in allowed:
+            return _bad_filter(
+                f"Unknown value {value!r} for {filter_name}; use one of {', '.join(allowed)}"
+            )
+        return jsonify(mysfits=backend.list_mysfits(filter_name, value))
+
+    @app.get("/mysfits/<mysfit_id>")
+    def get_mysfit(mysfit_id: str) -> Response:
+        return jsonify(backend.get_mysfit(mysfit_id))
+
+    @app.post("/mysfits/<mysfit_id>/like")
+    def like(mysfit_id: str) -> Response:
+        likes = backend.like(mysfit_id)
+        return jsonify({"Update": "Success", "likes": likes})
+
+    @app.post("/mysfits/<mysfit_id>/adopt")
+    def adopt(mysfit_id: str) -> Response:
+        backend.adopt(mysfit_id)
+        return jsonify({"Update": "Success"})
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(MysfitNotFound)
+    def not_found(error: MysfitNotFound) -> tuple[Response, int]:
+        return jsonify(message=str(error), mysfitId=error.mysfit_id), 404
+
+    @app.errorhandler(AlreadyAdopted)
+    def conflict(error: AlreadyAdopted) -> tuple[Response, int]:
+        return jsonify(message=str(error), mysfitId=error.mysfit_id), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        # Start from werkzeug's response so headers such as Allow (on 405) survive.
+        response = error.get_response()
+        response.data = json.dumps({"message": error.description or error.name})
+        response.content_type = "application/json"
+        return response
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception) -> tuple[Response, int]:
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return jsonify(message="Internal server error"), 500

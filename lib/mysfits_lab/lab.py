@@ -1,0 +1,223 @@
+"""``Lab``: one learner's connection to a target — the local cloud (default) or a real AWS account.
+
+Both targets share one code path: a boto3 session, with an ``endpoint_url`` on local. This
+module and ``localcloud`` are the only places that know a target is local.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from . import show
+from .outputs import OutputsStore
+from .paths import learner_dir
+
+TARGETS = ("local", "aws")
+DEFAULT_LEARNER = "mysfit"
+WORKSHOP_TAG = "mysfits-lab"
+_LEARNER_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+# S3 website endpoints: these regions use "s3-website-<region>", all others "s3-website.<region>".
+_DASH_WEBSITE_REGIONS = {
+    "us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
+    "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1",
+}
+
+
+class LabError(RuntimeError):
+    """Bad input or state, with a message that says how to fix it."""
+
+
+def validate_learner(learner: str) -> str:
+    if not isinstance(learner, str) or not _LEARNER_RE.match(learner):
+        raise LabError(
+            f"learner must be 1-20 characters of lower-case letters, digits and hyphens, "
+            f"starting with a letter (got {learner!r}); it prefixes every resource name"
+        )
+    return learner
+
+
+def validate_target(target: str) -> str:
+    if target not in TARGETS:
+        raise LabError(f"target must be one of {', '.join(TARGETS)} (got {target!r})")
+    return target
+
+
+def s3_website_url(bucket: str, region: str) -> str:
+    separator = "-" if region in _DASH_WEBSITE_REGIONS else "."
+    return f"http://{bucket}.s3-website{separator}{region}.amazonaws.com"
+
+
+@dataclass
+class Lab:
+    target: str
+    region: str
+    learner: str
+    session: boto3.Session
+    account: str
+    endpoint_url: str | None = None
+    cloud_instance: str | None = None
+    cloud_restarted: bool = False
+    outputs: OutputsStore = field(init=False)
+    _clients: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.outputs = OutputsStore(learner_dir(self.learner) / "outputs.json", self.learner)
+
+    # -- connecting ---------------------------------------------------------------------
+    @classmethod
+    def connect(
+        cls,
+        target: str = "local",
+        region: str = "us-east-1",
+        learner: str = DEFAULT_LEARNER,
+        profile: str | None = None,
+    ) -> Lab:
+        """Connect to the target; on local, start the embedded cloud when it is not running."""
+        validate_target(target)
+        validate_learner(learner)
+        if target == "local":
+            lab = cls._connect_local(region, learner)
+        else:
+            lab = cls._connect_aws(region, learner, profile)
+        lab._check_cloud_instance()
+        return lab
+
+    @classmethod
+    def _connect_local(cls, region: str, learner: str) -> Lab:
+        from .localcloud import control
+        from .localcloud.server import ACCOUNT_ID, DUMMY_CREDENTIALS
+
+        cloud = control.up(region=region)
+        # SDKs that build their own clients (the SageMaker SDK, the service, functions) find
+        # the local cloud through the standard environment variables.
+        os.environ.update(
+            AWS_ENDPOINT_URL=cloud.edge_url,
+            AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
+            AWS_DEFAULT_REGION=region,
+            AWS_REGION=region,
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        session = boto3.Session(region_name=region, **DUMMY_CREDENTIALS)
+        return cls("local", region, learner, session, ACCOUNT_ID, cloud.edge_url, cloud.instance_id)
+
+    @classmethod
+    def _connect_aws(cls, region: str, learner: str, profile: str | None) -> Lab:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            raise LabError(
+                "AWS_ENDPOINT_URL is set in this environment, so AWS calls would not reach AWS; "
+                "unset it (or restart the kernel) before using target='aws'"
+            )
+        session = boto3.Session(profile_name=profile, region_name=region)
+        try:
+            account = session.client("sts").get_caller_identity()["Account"]
+        except (BotoCoreError, ClientError) as exc:
+            raise LabError(
+                f"cannot reach AWS with the current credentials ({exc}). Configure them with "
+                "`aws configure` or AWS_PROFILE; credentials are never notebook parameters"
+            ) from exc
+        return cls("aws", region, learner, session, account)
+
+    def _check_cloud_instance(self) -> None:
+        """A restarted local cloud has lost every resource: the old outputs are stale."""
+        if self.target != "local":
+            return
+        recorded = self.outputs.get_or("lab.cloud_instance")
+        if recorded and recorded != self.cloud_instance:
+            archived = self.outputs.archive()
+            self.cloud_restarted = True
+            show.warning(
+                f"The local cloud was restarted (instance {recorded} → {self.cloud_instance}); "
+                "it keeps its resources in memory only, so everything built before is gone. "
+                f"The old outputs were moved to {archived}. Rerun the notebooks from "
+                "01-static-site (or `mysfits-lab run --from 01`); each notebook's prepare step "
+                "also rebuilds what it needs."
+            )
+        self.outputs.record(
+            "00-setup",
+            {"lab.target": self.target, "lab.region": self.region, "lab.account": self.account,
+             "lab.cloud_instance": self.cloud_instance},
+        )
+
+    # -- clients ------------------------------------------------------------------------
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for this target (cached: creating clients is slow)."""
+        if service not in self._clients:
+            config = Config(retries={"max_attempts": 3 if self.is_local else 8, "mode": "standard"})
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, config=config
+            )
+        return self._clients[service]
+
+    def resource(self, service: str) -> Any:
+        return self.session.resource(service, endpoint_url=self.endpoint_url)
+
+    @property
+    def waiter_config(self) -> dict[str, int]:
+        """boto3 waiters poll every 15-30 s by default; the local cloud answers at once."""
+        return {"Delay": 1, "MaxAttempts": 300} if self.is_local else {"Delay": 10, "MaxAttempts": 180}
+
+    @property
+    def poll_interval(self) -> float:
+        return 0.2 if self.is_local else 5.0
+
+    # -- names and tags -----------------------------------------------------------------
+    def name(self, base: str) -> str:
+        """A learner-prefixed resource name, e.g. ``mysfit-MythicalMysfits-Cluster``."""
+        return f"{self.learner}-{base}"
+
+    def bucket_name(self, purpose: str) -> str:
+        """Globally unique on AWS: learner, purpose, account and region."""
+        return f"mysfits-{self.learner}-{purpose}-{self.account}-{self.region}"[:63].rstrip("-")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"workshop": WORKSHOP_TAG, "learner": self.learner}
+
+    def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+        return [{key: k, value: v} for k, v in self.tags.items()]
+
+    # -- URLs a learner visits -----------------------------------------------------------
+    def website_url(self, bucket: str) -> str:
+        if self.is_local:
+            from .localcloud import control
+
+            return control.control_get(f"websites/{bucket}")["url"]
+        return s3_website_url(bucket, self.region)
+
+    # -- module prerequisites -----------------------------------------------------------
+    def prepare(self, module: str) -> None:
+        """Build what ``module`` needs from earlier modules when it is missing."""
+        from .steps import PREREQUISITES, builder
+
+        if module not in PREREQUISITES:
+            raise LabError(f"unknown module {module!r}; known: {', '.join(PREREQUISITES)}")
+        for needed in PREREQUISITES[module]:
+            build, is_built = builder(needed)
+            if not is_built(self):
+                show.note(f"{needed} has not been run for learner '{self.learner}': building it now.")
+                build(self)
+        show.note(f"Ready for {module} (target {self.target}, region {self.region}, "
+                  f"learner {self.learner}).")
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url or f"account {self.account}"
+        return f"Lab(target={self.target!r}, region={self.region!r}, learner={self.learner!r}, {where})"
+
+
+Builder = Callable[[Lab], dict[str, Any]]

@@ -1,0 +1,392 @@
+"""The SageMaker k-NN wire formats: training channel input, inference requests and responses.
+
+* Training: ``text/csv`` with the label in the first column (``label_size=1``), or
+  ``application/x-recordio-protobuf`` records (``features["values"]`` and ``label["values"]``).
+* Requests: ``text/csv`` (features only unless ``label_size`` says otherwise),
+  ``application/json`` (``{"instances": [...]}``), ``application/jsonlines`` and RecordIO-protobuf;
+  an instance is ``{"features": [...]}`` or ``{"data": {"features": {"values": [...]}}}``
+  (``keys`` + ``shape`` for sparse vectors).
+* Responses: ``application/json``, ``application/jsonlines`` or RecordIO-protobuf, with
+  ``predicted_label`` as a float; ``verbose=true`` on the accept type adds ``distances`` and
+  neighbour ``labels``.
+
+RecordIO framing (MXNet's, as used by SageMaker): each record is a little-endian uint32 magic
+0xCED7230A, a uint32 whose low 29 bits are the payload length and top 3 bits a continuation flag,
+the payload, then zero padding to a multiple of 4 bytes. The protobuf messages come from the
+SageMaker SDK, imported lazily because importing ``sagemaker`` takes seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mysfits_lab.recommender.knn import KnnResult
+
+CSV = "text/csv"
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+RECORDIO = "application/x-recordio-protobuf"
+TRAINING_CONTENT_TYPES = (CSV, RECORDIO)
+REQUEST_CONTENT_TYPES = (CSV, JSON, JSONLINES, RECORDIO)
+RESPONSE_CONTENT_TYPES = (JSON, JSONLINES, RECORDIO)
+
+RECORDIO_MAGIC = 0xCED7230A
+_MAGIC_BYTES = struct.pack("<I", RECORDIO_MAGIC)
+_LENGTH_MASK = (1 << 29) - 1
+
+
+class DataError(ValueError):
+    """The training data cannot be used (empty, malformed, wrong shape)."""
+
+
+class InferenceError(ValueError):
+    """A client error in an inference request (unsupported type, malformed body, wrong shape)."""
+
+
+def parse_media_type(value: str | None) -> tuple[str, dict[str, str]]:
+    """Split 'text/csv; label_size=1' into ('text/csv', {'label_size': '1'})."""
+    parts = (value or "").split(";")
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        key, _, raw = part.partition("=")
+        if key.strip():
+            params[key.strip().lower()] = raw.strip().strip('"')
+    return parts[0].strip().lower(), params
+
+
+def _record_class() -> Any:
+    from sagemaker.amazon.record_pb2 import Record
+
+    return Record
+
+
+# --- RecordIO framing ---------------------------------------------------------------------
+
+
+def iter_recordio(data: bytes) -> Iterator[bytes]:
+    """Yield the payloads of a RecordIO byte string; raises ValueError on broken framing."""
+    view = memoryview(data)
+    offset = 0
+    pending: list[bytes] = []
+    while offset < len(view):
+        if len(view) - offset < 8:
+            raise ValueError(f"truncated RecordIO header at byte {offset}")
+        magic, word = struct.unpack_from("<II", view, offset)
+        if magic != RECORDIO_MAGIC:
+            raise ValueError(f"bad RecordIO magic number {magic:#010x} at byte {offset}")
+        length, flag = word & _LENGTH_MASK, word >> 29
+        start = offset + 8
+        end = start + length
+        if end > len(view):
+            raise ValueError(f"RecordIO record at byte {offset} is truncated")
+        payload = bytes(view[start:end])
+        offset = end + (-length % 4)
+        # Flags 1/2/3 mark the first/middle/last part of a record that the writer split where
+        # the payload contained the magic number; the parts are joined with the magic again.
+        if flag == 0:
+            yield payload
+        elif flag == 1:
+            pending = [payload]
+        elif flag in (2, 3) and pending:
+            pending.append(payload)
+            if flag == 3:
+                yield _MAGIC_BYTES.join(pending)
+                pending = []
+        else:
+            raise ValueError(f"unexpected RecordIO continuation flag {flag} at byte {offset}")
+    if pending:
+        raise ValueError("RecordIO data ends inside a multi-part record")
+
+
+def frame_recordio(payloads: Iterable[bytes]) -> bytes:
+    """Frame payloads as single-part RecordIO records."""
+    out = bytearray()
+    for payload in payloads:
+        out += struct.pack("<II", RECORDIO_MAGIC, len(payload))
+        out += payload
+        out += b"\x00" * (-len(payload) % 4)
+    return bytes(out)
+
+
+def _tensor_values(value: Any, dense_dim: int | None, where: str) -> np.ndarray:
+    """Float values of a protobuf ``Value``; sparse tensors are densified using their shape."""
+    kind = value.WhichOneof("value")
+    if kind not in ("float32_tensor", "float64_tensor", "int32_tensor"):
+        raise ValueError(f"{where} must be a float32, float64 or int32 tensor (got {kind})")
+    tensor = getattr(value, kind)
+    values = np.asarray(tensor.values, dtype=np.float64)
+    if not len(tensor.keys):
+        return values
+    size = int(tensor.shape[-1]) if len(tensor.shape) else dense_dim
+    if size is None:
+        raise ValueError(f"{where} is sparse but has no shape")
+    keys = np.asarray(tensor.keys, dtype=np.int64)
+    if len(keys) != len(values) or (len(keys) and keys.max() >= size):
+        raise ValueError(f"{where} has sparse keys that do not fit its shape {size}")
+    dense = np.zeros(size)
+    dense[keys] = values
+    return dense
+
+
+def _parse_records(data: bytes) -> Iterator[Any]:
+    record_class = _record_class()
+    for number, payload in enumerate(iter_recordio(data)):
+        record = record_class()
+        try:
+            record.ParseFromString(payload)
+        except Exception as error:  # protobuf raises its own DecodeError type
+            raise ValueError(f"record {number} is not a valid protobuf Record: {error}") from None
+        yield record
+
+
+def _stack(rows: list[np.ndarray], what: str) -> np.ndarray:
+    """Stack 1-D rows into a matrix, naming the first row whose length differs."""
+    for number, row in enumerate(rows):
+        if len(row) != len(rows[0]):
+            raise ValueError(
+                f"{what} {number} has {len(row)} features but {what} 0 has {len(rows[0])}"
+            )
+    return np.vstack(rows).astype(np.float32)
+
+
+# --- training channel ------------------------------------------------------------------------
+
+
+def _csv_matrix(text: str) -> np.ndarray:
+    """Parse numeric CSV; numpy's message names the offending row and column."""
+    return np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2)
+
+
+def read_training_channel(
+    blobs: Iterable[bytes], content_type: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the train channel files into (features float32 (n, d), labels float32 (n,))."""
+    mime, params = parse_media_type(content_type)
+    if mime not in TRAINING_CONTENT_TYPES:
+        raise DataError(
+            f"unsupported train channel content type {content_type!r}"
+            f" (expected {' or '.join(TRAINING_CONTENT_TYPES)})"
+        )
+    features: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for number, blob in enumerate(blobs):
+        try:
+            parsed = _training_csv(blob, params) if mime == CSV else _training_recordio(blob)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise DataError(f"train channel file {number}: {error}") from None
+        if parsed is not None:
+            features.append(parsed[0])
+            labels.append(parsed[1])
+    if not features:
+        raise DataError("the train channel has no records")
+    widths = {matrix.shape[1] for matrix in features}
+    if len(widths) > 1:
+        raise DataError(f"train channel files disagree on the feature count: {sorted(widths)}")
+    return np.vstack(features), np.concatenate(labels)
+
+
+def _training_csv(blob: bytes, params: dict[str, str]) -> tuple[np.ndarray, np.ndarray] | None:
+    if params.get("label_size", "1") != "1":
+        raise ValueError(
+            f"k-NN training CSV needs label_size=1, the label in the first column"
+            f" (got label_size={params['label_size']})"
+        )
+    text = blob.decode(params.get("charset", "utf-8"))
+    if not text.strip():
+        return None
+    matrix = _csv_matrix(text)
+    if matrix.shape[1] < 2:
+        raise ValueError("each CSV row needs a label followed by at least one feature")
+    if not np.isfinite(matrix).all():
+        raise ValueError("CSV contains NaN or infinite values")
+    return matrix[:, 1:].astype(np.float32), matrix[:, 0].astype(np.float32)
+
+
+def _training_recordio(blob: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    features: list[np.ndarray] = []
+    labels: list[float] = []
+    for number, record in enumerate(_parse_records(blob)):
+        if "values" not in record.features:
+            raise ValueError(f"record {number} has no features['values']")
+        if "values" not in record.label:
+            raise ValueError(f"record {number} has no label['values']")
+        row = _tensor_values(record.features["values"], None, f"record {number} features")
+        label = _tensor_values(record.label["values"], None, f"record {number} label")
+        if len(label) != 1:
+            raise ValueError(f"record {number} label must hold 1 value (got {len(label)})")
+        features.append(row)
+        labels.append(float(label[0]))
+    if not features:
+        return None
+    return _stack(features, "record"), np.asarray(labels, dtype=np.float32)
+
+
+# --- inference requests ------------------------------------------------------------------
+
+
+def decode_request(body: bytes, content_type: str, feature_dim: int | None = None) -> np.ndarray:
+    """Decode an inference request into a float32 matrix (n, d), checking d == feature_dim."""
+    mime, params = parse_media_type(content_type)
+    if mime not in REQUEST_CONTENT_TYPES:
+        raise InferenceError(
+            f"unsupported content type {content_type!r}"
+            f" (expected one of {', '.join(REQUEST_CONTENT_TYPES)})"
+        )
+    try:
+        if mime == CSV:
+            matrix = _request_csv(body, params)
+        elif mime == RECORDIO:
+            rows = [
+                _request_record(record, number, feature_dim)
+                for number, record in enumerate(_parse_records(body))
+            ]
+            matrix = _stack(rows, "record") if rows else None
+        else:
+            matrix = _request_json(body, mime, feature_dim)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InferenceError(f"malformed {mime} request: {error}") from None
+    if matrix is None or len(matrix) == 0:
+        raise InferenceError(f"the {mime} request contains no records")
+    if not np.isfinite(matrix).all():
+        raise InferenceError("features must be finite numbers (found NaN or infinity)")
+    if feature_dim is not None and matrix.shape[1] != feature_dim:
+        raise InferenceError(
+            f"expected {feature_dim} features per record (feature_dim), got {matrix.shape[1]}"
+        )
+    return matrix
+
+
+def _request_csv(body: bytes, params: dict[str, str]) -> np.ndarray | None:
+    text = body.decode(params.get("charset", "utf-8"))
+    if not text.strip():
+        return None
+    label_size = params.get("label_size", "0")
+    if not label_size.isdigit():
+        raise ValueError(f"label_size must be a non-negative integer (got {label_size!r})")
+    matrix = _csv_matrix(text)[:, int(label_size) :]
+    if matrix.shape[1] == 0:
+        raise ValueError(f"no feature columns left after label_size={label_size}")
+    return matrix.astype(np.float32)
+
+
+def _request_record(record: Any, number: int, feature_dim: int | None) -> np.ndarray:
+    if "values" not in record.features:
+        raise ValueError(f"record {number} has no features['values']")
+    return _tensor_values(record.features["values"], feature_dim, f"record {number} features")
+
+
+def _instance_features(instance: Any, number: int, feature_dim: int | None) -> np.ndarray:
+    """Features of one JSON instance, in either of the two documented shapes."""
+    expected = 'expected {"features": [...]} or {"data": {"features": {"values": [...]}}}'
+    if not isinstance(instance, dict):
+        raise ValueError(f"instance {number} is not an object ({expected})")
+    if "features" in instance:
+        values, keys, shape = instance["features"], None, None
+    elif isinstance(instance.get("data"), dict) and isinstance(
+        instance["data"].get("features"), dict
+    ):
+        vector = instance["data"]["features"]
+        values, keys, shape = vector.get("values"), vector.get("keys"), vector.get("shape")
+    else:
+        raise ValueError(f"instance {number} has no features ({expected})")
+    row = _json_numbers(values, f"instance {number} features")
+    if keys is None:
+        return row
+    keys_array = _json_numbers(keys, f"instance {number} keys").astype(np.int64)
+    size = int(_json_numbers(shape, f"instance {number} shape")[-1]) if shape else feature_dim
+    if size is None or len(keys_array) != len(row) or (len(row) and keys_array.max() >= size):
+        raise ValueError(f"instance {number} has sparse keys that do not fit its shape")
+    dense = np.zeros(size)
+    dense[keys_array] = row
+    return dense
+
+
+def _json_numbers(values: Any, where: str) -> np.ndarray:
+    numeric = isinstance(values, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
+    if not numeric or not values:
+        raise ValueError(f"{where} must be a non-empty list of numbers (got {values!r:.80})")
+    return np.asarray(values, dtype=np.float64)
+
+
+def _request_json(body: bytes, mime: str, feature_dim: int | None) -> np.ndarray | None:
+    text = body.decode("utf-8")
+    if mime == JSON:
+        document = json.loads(text)
+        if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
+            raise ValueError('expected an object {"instances": [...]}')
+        instances = document["instances"]
+    else:
+        instances = [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = [
+        _instance_features(instance, number, feature_dim)
+        for number, instance in enumerate(instances)
+    ]
+    return _stack(rows, "instance") if rows else None
+
+
+# --- inference responses -----------------------------------------------------------------
+
+
+def parse_accept(accept: str | None) -> tuple[str, bool]:
+    """Pick the response type from an Accept header: (media type, verbose)."""
+    for candidate in (accept or JSON).split(","):
+        mime, params = parse_media_type(candidate)
+        verbose = params.get("verbose", "false").lower() == "true"
+        if mime in RESPONSE_CONTENT_TYPES:
+            return mime, verbose
+        if mime in ("", "*/*", "application/*"):
+            return JSON, verbose
+    raise InferenceError(
+        f"unsupported accept type {accept!r}"
+        f" (expected one of {', '.join(RESPONSE_CONTENT_TYPES)}, optionally '; verbose=true')"
+    )
+
+
+def _prediction_dicts(result: KnnResult, verbose: bool) -> list[dict[str, Any]]:
+    labels = np.asarray(result.predicted_label, dtype=np.float64).tolist()
+    if not verbose:
+        return [{"predicted_label": label} for label in labels]
+    if result.distances is None or result.labels is None:
+        raise ValueError("a verbose response needs a result from predict(..., verbose=True)")
+    out = []
+    for label, distances, neighbours in zip(
+        labels, result.distances.tolist(), result.labels.tolist(), strict=True
+    ):
+        # NaN marks a missing neighbour (IVF); JSON has no NaN, so the slot is dropped.
+        out.append(
+            {
+                "predicted_label": label,
+                "distances": [d for d in distances if not math.isnan(d)],
+                "labels": [n for n in neighbours if not math.isnan(n)],
+            }
+        )
+    return out
+
+
+def encode_response(result: KnnResult, accept: str | None) -> tuple[bytes, str]:
+    """Serialise predictions for the Accept type; returns (body, content type)."""
+    mime, verbose = parse_accept(accept)
+    predictions = _prediction_dicts(result, verbose)
+    if mime == JSON:
+        return json.dumps({"predictions": predictions}).encode(), JSON
+    if mime == JSONLINES:
+        return "".join(json.dumps(p) + "\n" for p in predictions).encode(), JSONLINES
+    record_class = _record_class()
+    payloads = []
+    for prediction in predictions:
+        record = record_class()
+        for name, value in prediction.items():
+            values = value if isinstance(value, list) else [value]
+            record.label[name].float32_tensor.values.extend(values)
+        payloads.append(record.SerializeToString())
+    return frame_recordio(payloads), RECORDIO

@@ -1,0 +1,158 @@
+"""Run the workbook: execute notebooks in order with papermill and summarise the result."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import show
+from .lab import LabError, validate_learner, validate_target
+from .outputs import PRODUCERS, OutputsStore
+from .paths import learner_dir, notebooks_dir, runs_dir
+
+# The workbook's order. Notebooks not yet in notebooks/ are skipped.
+ORDER = [
+    "00-setup", "01-static-site", "02a-service", "02b-pipeline", "03-data", "04-users-api",
+    "05-clickstream", "06-questions", "07-recommendations",
+]
+# Outputs shown in the summary's "key outputs" column.
+KEY_OUTPUTS = ["website.url", "service.url", "api.url", "recommendations.endpoint_name"]
+
+
+@dataclass
+class NotebookRun:
+    notebook: str
+    status: str = "pending"
+    seconds: float = 0.0
+    output_path: Path | None = None
+    error: str | None = None
+    failed_cell: int | None = None
+
+
+@dataclass
+class RunResult:
+    learner: str
+    folder: Path
+    runs: list[NotebookRun] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.runs)
+
+    @property
+    def failed(self) -> NotebookRun | None:
+        return next((r for r in self.runs if r.status == "failed"), None)
+
+
+def available() -> list[str]:
+    return [name for name in ORDER if (notebooks_dir() / f"{name}.ipynb").exists()]
+
+
+def _match(name: str, names: list[str]) -> str:
+    """Accept ``01``, ``01-static-site`` or ``static-site``."""
+    hits = [n for n in names if n == name or n.startswith(f"{name}-") or n.endswith(f"-{name}")]
+    if len(hits) != 1:
+        raise LabError(f"no single notebook matches {name!r}; choose from: {', '.join(names)}")
+    return hits[0]
+
+
+def select(start: str | None = None, only: list[str] | None = None) -> list[str]:
+    names = available()
+    if only:
+        wanted = {_match(n.strip(), names) for n in only if n.strip()}
+        return [n for n in names if n in wanted]
+    if start:
+        return names[names.index(_match(start, names)):]
+    return names
+
+
+def _key_outputs(store: OutputsStore, notebook: str) -> str:
+    values = store.values()
+    shown = []
+    for key in KEY_OUTPUTS:
+        group, name = key.split(".")
+        if PRODUCERS.get(group) == notebook and name in values.get(group, {}):
+            shown.append(f"{key}={values[group][name]}")
+    return ", ".join(shown)
+
+
+def run_notebooks(
+    learner: str = "mysfit",
+    target: str = "local",
+    region: str = "us-east-1",
+    start: str | None = None,
+    only: list[str] | None = None,
+    extra_parameters: dict[str, Any] | None = None,
+) -> RunResult:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    validate_learner(learner)
+    validate_target(target)
+    names = select(start, only)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = runs_dir() / learner / stamp
+    folder.mkdir(parents=True, exist_ok=True)
+    result = RunResult(learner, folder, [NotebookRun(n) for n in names])
+    os.environ["MYSFITS_LAB_PLAIN"] = "1"  # kernels inherit it: log lines, not widgets
+    parameters = {"target": target, "region": region, "learner": learner} | (extra_parameters or {})
+
+    for index, item in enumerate(result.runs, start=1):
+        print(f"[{index}/{len(names)}] {item.notebook} ...", flush=True)
+        item.output_path = folder / f"{item.notebook}.ipynb"
+        started = time.monotonic()
+        try:
+            papermill.execute_notebook(
+                str(notebooks_dir() / f"{item.notebook}.ipynb"), str(item.output_path),
+                parameters=parameters, cwd=str(notebooks_dir()), kernel_name="python3",
+                progress_bar=False, log_output=False,
+                # ipykernel warns on every start that local TCP is unencrypted: noise here
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            )
+            item.status = "ok"
+        except PapermillExecutionError as exc:
+            item.status = "failed"
+            item.failed_cell = exc.exec_count
+            item.error = f"{exc.ename}: {exc.evalue}"
+        except Exception as exc:  # kernel died, notebook unreadable, ...
+            item.status = "failed"
+            item.error = f"{type(exc).__name__}: {exc}"
+        item.seconds = time.monotonic() - started
+        print(f"      {item.status} in {item.seconds:.1f}s", flush=True)
+        if item.status == "failed":
+            for later in result.runs[index:]:
+                later.status = "skipped"
+            break
+    return result
+
+
+def summary_rows(result: RunResult) -> list[dict[str, Any]]:
+    store = OutputsStore(learner_dir(result.learner) / "outputs.json", result.learner)
+    return [
+        {
+            "notebook": r.notebook,
+            "status": r.status,
+            "seconds": f"{r.seconds:.1f}" if r.status in ("ok", "failed") else "",
+            "key outputs": _key_outputs(store, r.notebook) if r.status == "ok" else (r.error or ""),
+        }
+        for r in result.runs
+    ]
+
+
+def print_summary(result: RunResult) -> None:
+    print()
+    show.table(summary_rows(result), title=f"Workbook run for learner {result.learner}")
+    print(f"\nExecuted notebooks: {result.folder}")
+    failed = result.failed
+    if failed:
+        cell = f" at cell [{failed.failed_cell}]" if failed.failed_cell else ""
+        print(f"\nFAILED: {failed.notebook}{cell}: {failed.error}\n"
+              f"Open {failed.output_path} to see the failing cell's output.")
+    store = OutputsStore(learner_dir(result.learner) / "outputs.json", result.learner)
+    site = store.get_or("website.url")
+    if site:
+        print(f"\nThe Mythical Mysfits site is running at {site}/")

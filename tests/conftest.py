@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh local cloud per test module, and a Lab connected to it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mysfits_lab.localcloud import control
+
+# Variables Lab.connect sets for SDKs; restored after each test so moto's in-process mocks in
+# other tests are not pointed at a local cloud.
+_AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+            "AWS_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CloudHome:
+    """A lab home directory with its own local cloud on its own port."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.port = free_port()
+        self._saved: dict[str, str | None] = {}
+
+    def activate(self) -> None:
+        for key, value in {"MYSFITS_LAB_HOME": str(self.home),
+                           "MYSFITS_LAB_EDGE_PORT": str(self.port),
+                           "MYSFITS_LAB_RUNS": str(self.home / "runs")}.items():
+            self._saved.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def deactivate(self) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudHome]:
+    home = CloudHome(tmp_path_factory.mktemp("lab-home"))
+    home.activate()
+    try:
+        control.up()
+        yield home
+    finally:
+        control.down()
+        home.deactivate()
+
+
+@pytest.fixture
+def clean_aws_env() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in _AWS_ENV}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def lab(cloud: CloudHome, clean_aws_env: None):
+    from mysfits_lab import Lab
+
+    return Lab.connect()

@@ -1,0 +1,251 @@
+"""service_bundle: build context, source zip, Dockerfile parsing; plus the buildspec's commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+import yaml
+from mysfits_lab import service_bundle
+from mysfits_lab.service_bundle import (
+    build_context,
+    dockerfile_spec,
+    listen_argv,
+    source_zip,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+SERVICE_DIR = PROJECT_ROOT / "assets" / "service"
+MODULE2_CATALOGUE = PROJECT_ROOT / "data" / "mysfits-response.json"
+WAITRESS_CMD = [
+    "waitress-serve",
+    "--host=0.0.0.0",
+    "--port=8080",
+    "--call",
+    "mysfits_service:create_app",
+]
+
+
+def small_catalogue(tmp_path: Path) -> Path:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"mysfits": [{"mysfitId": "x", "name": "X"}]}), encoding="utf-8")
+    return path
+
+
+def test_project_root_is_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MYSFITS_LAB_ROOT", raising=False)
+    assert service_bundle.project_root() == PROJECT_ROOT
+    assert service_bundle.default_catalogue() == MODULE2_CATALOGUE
+
+
+def test_build_context_copies_service_and_default_catalogue(tmp_path: Path) -> None:
+    dest = build_context(tmp_path / "ctx")
+    assert dest == tmp_path / "ctx"
+    for name in ("Dockerfile", "requirements.txt", "buildspec.yml"):
+        assert (dest / name).read_bytes() == (SERVICE_DIR / name).read_bytes()
+    for name in ("mysfits_service.py", "backends.py"):
+        assert (dest / "app" / name).read_bytes() == (SERVICE_DIR / "app" / name).read_bytes()
+    assert (dest / "app" / "catalogue.json").read_bytes() == MODULE2_CATALOGUE.read_bytes()
+    assert not list(dest.rglob("__pycache__"))
+
+
+def test_build_context_with_own_catalogue(tmp_path: Path) -> None:
+    catalogue = small_catalogue(tmp_path)
+    dest = build_context(tmp_path / "ctx", catalogue)
+    written = json.loads((dest / "app" / "catalogue.json").read_text(encoding="utf-8"))
+    assert written == {"mysfits": [{"mysfitId": "x", "name": "X"}]}
+
+
+def test_build_context_rejects_a_non_catalogue(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"items": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="mysfits"):
+        build_context(tmp_path / "ctx", bad)
+    assert not (tmp_path / "ctx").exists()  # nothing half-built
+
+
+def test_root_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "elsewhere"
+    (root / "assets" / "service" / "app").mkdir(parents=True)
+    (root / "assets" / "service" / "Dockerfile").write_text('CMD ["true"]\n', encoding="utf-8")
+    (root / "data").mkdir()
+    (root / "data" / "mysfits-response.json").write_text('{"mysfits": []}', encoding="utf-8")
+    monkeypatch.setenv("MYSFITS_LAB_ROOT", str(root))
+    dest = build_context(tmp_path / "ctx")
+    assert (dest / "Dockerfile").read_text(encoding="utf-8") == 'CMD ["true"]\n'
+    assert (dest / "app" / "catalogue.json").read_text(encoding="utf-8") == '{"mysfits": []}'
+
+
+def test_source_zip_is_the_context_and_deterministic(tmp_path: Path) -> None:
+    catalogue = small_catalogue(tmp_path)
+    data = source_zip(catalogue)
+    assert data == source_zip(catalogue)  # same content, same bytes (no timestamps)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert {"Dockerfile", "buildspec.yml", "requirements.txt"} <= set(names)
+        assert {"app/mysfits_service.py", "app/backends.py", "app/catalogue.json"} <= set(names)
+        assert not any("__pycache__" in n for n in names)
+        assert json.loads(archive.read("app/catalogue.json"))["mysfits"][0]["mysfitId"] == "x"
+    assert source_zip() != data  # the default catalogue is different content
+
+
+def test_service_dockerfile_spec(tmp_path: Path) -> None:
+    context = build_context(tmp_path / "ctx")
+    spec = dockerfile_spec(context)
+    assert spec.base_image is not None and spec.base_image.startswith("python:3.12")
+    assert "slim" in spec.base_image
+    assert spec.workdir == "/app"
+    assert spec.env["MYSFITS_BACKEND"] == "catalogue"
+    assert spec.env["PYTHONUNBUFFERED"] == "1"
+    assert spec.entrypoint is None
+    assert spec.cmd == WAITRESS_CMD
+    assert spec.argv == WAITRESS_CMD
+    assert spec.exposed_ports == [8080]
+    assert spec.user not in (None, "root", "0")
+    assert spec.healthcheck is not None and "http://127.0.0.1:8080/" in " ".join(spec.healthcheck)
+    assert spec.host_workdir(context) == (context / "app").resolve()
+    assert (spec.host_workdir(context) / "mysfits_service.py").is_file()
+
+
+def test_dockerfile_parser_forms(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "run.sh").write_text("", encoding="utf-8")
+    (tmp_path / "Dockerfile").write_text(
+        "\n".join(
+            [
+                "# syntax=docker/dockerfile:1",
+                "FROM golang:1.22 AS build",
+                "WORKDIR /build",
+                'ENV STAGE="first"',
+                'CMD ["ignored"]',
+                "FROM debian:bookworm-slim",
+                "WORKDIR /srv",
+                "WORKDIR web",
+                "ENV GREETING hello there",
+                'ENV A=1 B="two words" \\',
+                "    C=3",
+                "copy --chown=1000 src/ ./code/",
+                "COPY run.sh /usr/local/bin/",
+                "expose 80/tcp 443",
+                "USER 1000:1000",
+                "HEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1",
+                'ENTRYPOINT ["/usr/local/bin/run.sh", "--verbose"]',
+                "CMD serve --all",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    spec = dockerfile_spec(tmp_path)
+    assert spec.base_image == "debian:bookworm-slim"
+    assert spec.workdir == "/srv/web"
+    assert spec.env == {"GREETING": "hello there", "A": "1", "B": "two words", "C": "3"}
+    assert spec.exposed_ports == [80, 443]
+    assert spec.user == "1000:1000"
+    assert spec.healthcheck == ["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"]
+    assert spec.entrypoint == ["/usr/local/bin/run.sh", "--verbose"]
+    assert spec.cmd == ["/bin/sh", "-c", "serve --all"]
+    assert spec.argv == ["/usr/local/bin/run.sh", "--verbose", "/bin/sh", "-c", "serve --all"]
+    assert spec.host_path(tmp_path, "/srv/web/code/x.py") == (tmp_path / "src" / "x.py").resolve()
+    assert spec.host_path(tmp_path, "/usr/local/bin/run.sh") == (tmp_path / "run.sh").resolve()
+    assert spec.host_path(tmp_path, "/etc/passwd") is None
+
+
+def test_shell_entrypoint_ignores_cmd(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        'FROM scratch\nENTRYPOINT exec app --port 1\nCMD ["--ignored"]\n', encoding="utf-8"
+    )
+    spec = dockerfile_spec(tmp_path)
+    assert spec.argv == ["/bin/sh", "-c", "exec app --port 1"]
+
+
+def test_listen_argv_rebinds_before_the_app_spec() -> None:
+    assert listen_argv(WAITRESS_CMD, "127.0.0.1", 5123) == [
+        "waitress-serve",
+        "--host=127.0.0.1",
+        "--port=5123",
+        "--call",
+        "mysfits_service:create_app",
+    ]
+    spaced = ["/venv/bin/waitress-serve", "--port", "80", "--listen=*:80", "app:wsgi"]
+    assert listen_argv(spaced, "127.0.0.1", 9) == [
+        "/venv/bin/waitress-serve",
+        "--host=127.0.0.1",
+        "--port=9",
+        "app:wsgi",
+    ]
+    with pytest.raises(ValueError):
+        listen_argv(["gunicorn", "app:wsgi"], "127.0.0.1", 9)
+
+
+def test_requirements_pins_match_the_lab_environment() -> None:
+    pins = {}
+    for line in (SERVICE_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, pinned = line.partition("==")
+            pins[name.lower()] = pinned
+    assert set(pins) == {"flask", "flask-cors", "waitress", "boto3"}
+    for name, pinned in pins.items():
+        assert pinned == version(name), name
+
+
+def test_buildspec_logs_in_builds_pushes_and_writes_imagedefinitions(tmp_path: Path) -> None:
+    spec = yaml.safe_load((SERVICE_DIR / "buildspec.yml").read_text(encoding="utf-8"))
+    assert str(spec["version"]) == "0.2"
+    assert spec["artifacts"]["files"] == ["imagedefinitions.json"]
+    text = (SERVICE_DIR / "buildspec.yml").read_text(encoding="utf-8")
+    assert "REPLACE_ME" not in text and "get-login " not in text
+
+    # Run the phases in bash with recording stand-ins for aws and docker.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    (bin_dir / "aws").write_text(f'#!/bin/sh\necho "aws $*" >> {log}\necho s3cret\n')
+    (bin_dir / "docker").write_text(
+        f'#!/bin/sh\necho "docker $*" >> {log}\n'
+        f'if [ "$1" = login ]; then echo "stdin $(cat)" >> {log}; fi\n'
+    )
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    work = tmp_path / "src"
+    work.mkdir()
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "REGISTRY": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        "REPOSITORY_URI": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mythicalmysfits/service",
+        "IMAGE_TAG": "v7",
+        "CONTAINER_NAME": "MythicalMysfits-Service",
+    }
+    env |= {k: str(v) for k, v in spec["env"]["variables"].items() if k not in env}
+    script = ["set -e"]
+    for phase in ("pre_build", "build", "post_build"):
+        script += spec["phases"][phase]["commands"]
+    bash = shutil.which("bash")
+    assert bash is not None
+    result = subprocess.run(
+        [bash, "-c", "\n".join(script)], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    image = f"{env['REPOSITORY_URI']}:v7"
+    assert "aws ecr get-login-password --region eu-west-1" in calls
+    assert f"docker login --username AWS --password-stdin {env['REGISTRY']}" in calls
+    assert "stdin s3cret" in calls
+    build = next(c for c in calls if c.startswith("docker build"))
+    tag = next(c for c in calls if c.startswith("docker tag"))
+    assert re.search(r"--tag (\S+) \.$", build)
+    assert tag.split() == ["docker", "tag", build.split()[3], image]
+    assert calls[-1] == f"docker push {image}"
+    definitions = json.loads((work / "imagedefinitions.json").read_text())
+    assert definitions == [{"name": "MythicalMysfits-Service", "imageUri": image}]

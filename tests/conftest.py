@@ -13,8 +13,15 @@ from mysfits_lab.localcloud import control
 
 # Variables Lab.connect sets for SDKs; restored after each test so moto's in-process mocks in
 # other tests are not pointed at a local cloud.
-_AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-            "AWS_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN")
+_AWS_ENV = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+)
 
 
 def free_port() -> int:
@@ -32,9 +39,11 @@ class CloudHome:
         self._saved: dict[str, str | None] = {}
 
     def activate(self) -> None:
-        for key, value in {"MYSFITS_LAB_HOME": str(self.home),
-                           "MYSFITS_LAB_EDGE_PORT": str(self.port),
-                           "MYSFITS_LAB_RUNS": str(self.home / "runs")}.items():
+        for key, value in {
+            "MYSFITS_LAB_HOME": str(self.home),
+            "MYSFITS_LAB_EDGE_PORT": str(self.port),
+            "MYSFITS_LAB_RUNS": str(self.home / "runs"),
+        }.items():
             self._saved.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 

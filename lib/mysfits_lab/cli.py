@@ -26,8 +26,10 @@ def _cloud(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(status.as_dict() | (status.details or {}), indent=2, default=str))
         elif status.running:
-            print(f"running: {status.edge_url} (instance {status.instance_id}, pid {status.pid}, "
-                  f"since {status.started_at})")
+            print(
+                f"running: {status.edge_url} (instance {status.instance_id}, pid {status.pid}, "
+                f"since {status.started_at})"
+            )
             for bucket, url in (status.details or {}).get("websites", {}).items():
                 print(f"  website {bucket}: {url}")
         else:
@@ -44,8 +46,11 @@ def _outputs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(store.values(), indent=2, default=str))
     else:
-        show.table(store.entries(), ["output", "value", "module", "recorded"],
-                   title=f"Outputs of learner {learner}")
+        show.table(
+            store.entries(),
+            ["output", "value", "module", "recorded"],
+            title=f"Outputs of learner {learner}",
+        )
     return 0
 
 
@@ -53,8 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import print_summary, run_notebooks
 
     only = args.only.split(",") if args.only else None
-    result = run_notebooks(learner=args.learner, target=args.target, region=args.region,
-                           start=args.start, only=only)
+    result = run_notebooks(
+        learner=args.learner, target=args.target, region=args.region, start=args.start, only=only
+    )
     print_summary(result)
     return 0 if result.ok else 1
 

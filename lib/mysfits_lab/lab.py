@@ -26,8 +26,15 @@ _LEARNER_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 # S3 website endpoints: these regions use "s3-website-<region>", all others "s3-website.<region>".
 _DASH_WEBSITE_REGIONS = {
-    "us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
-    "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1",
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "eu-west-1",
+    "sa-east-1",
+    "us-gov-west-1",
 }
 
 
@@ -146,8 +153,12 @@ class Lab:
             )
         self.outputs.record(
             "00-setup",
-            {"lab.target": self.target, "lab.region": self.region, "lab.account": self.account,
-             "lab.cloud_instance": self.cloud_instance},
+            {
+                "lab.target": self.target,
+                "lab.region": self.region,
+                "lab.account": self.account,
+                "lab.cloud_instance": self.cloud_instance,
+            },
         )
 
     # -- clients ------------------------------------------------------------------------
@@ -170,7 +181,9 @@ class Lab:
     @property
     def waiter_config(self) -> dict[str, int]:
         """boto3 waiters poll every 15-30 s by default; the local cloud answers at once."""
-        return {"Delay": 1, "MaxAttempts": 300} if self.is_local else {"Delay": 10, "MaxAttempts": 180}
+        return (
+            {"Delay": 1, "MaxAttempts": 300} if self.is_local else {"Delay": 10, "MaxAttempts": 180}
+        )
 
     @property
     def poll_interval(self) -> float:
@@ -210,14 +223,21 @@ class Lab:
         for needed in PREREQUISITES[module]:
             build, is_built = builder(needed)
             if not is_built(self):
-                show.note(f"{needed} has not been run for learner '{self.learner}': building it now.")
+                show.note(
+                    f"{needed} has not been run for learner '{self.learner}': building it now."
+                )
                 build(self)
-        show.note(f"Ready for {module} (target {self.target}, region {self.region}, "
-                  f"learner {self.learner}).")
+        show.note(
+            f"Ready for {module} (target {self.target}, region {self.region}, "
+            f"learner {self.learner})."
+        )
 
     def __repr__(self) -> str:
         where = self.endpoint_url or f"account {self.account}"
-        return f"Lab(target={self.target!r}, region={self.region!r}, learner={self.learner!r}, {where})"
+        return (
+            f"Lab(target={self.target!r}, region={self.region!r}, "
+            f"learner={self.learner!r}, {where})"
+        )
 
 
 Builder = Callable[[Lab], dict[str, Any]]

@@ -41,4 +41,6 @@ def data_dir() -> Path:
 
 
 def notebooks_dir() -> Path:
-    return project_root() / "notebooks"
+    """The workbook (override: MYSFITS_LAB_NOTEBOOKS, e.g. an instructor's adapted copy)."""
+    override = os.environ.get("MYSFITS_LAB_NOTEBOOKS")
+    return Path(override) if override else project_root() / "notebooks"

@@ -16,8 +16,15 @@ from .paths import learner_dir, notebooks_dir, runs_dir
 
 # The workbook's order. Notebooks not yet in notebooks/ are skipped.
 ORDER = [
-    "00-setup", "01-static-site", "02a-service", "02b-pipeline", "03-data", "04-users-api",
-    "05-clickstream", "06-questions", "07-recommendations",
+    "00-setup",
+    "01-static-site",
+    "02a-service",
+    "02b-pipeline",
+    "03-data",
+    "04-users-api",
+    "05-clickstream",
+    "06-questions",
+    "07-recommendations",
 ]
 # Outputs shown in the summary's "key outputs" column.
 KEY_OUTPUTS = ["website.url", "service.url", "api.url", "recommendations.endpoint_name"]
@@ -66,7 +73,7 @@ def select(start: str | None = None, only: list[str] | None = None) -> list[str]
         wanted = {_match(n.strip(), names) for n in only if n.strip()}
         return [n for n in names if n in wanted]
     if start:
-        return names[names.index(_match(start, names)):]
+        return names[names.index(_match(start, names)) :]
     return names
 
 
@@ -107,9 +114,14 @@ def run_notebooks(
         started = time.monotonic()
         try:
             papermill.execute_notebook(
-                str(notebooks_dir() / f"{item.notebook}.ipynb"), str(item.output_path),
-                parameters=parameters, cwd=str(notebooks_dir()), kernel_name="python3",
-                progress_bar=False, log_output=False,
+                str(notebooks_dir() / f"{item.notebook}.ipynb"),
+                str(item.output_path),
+                parameters=parameters,
+                cwd=str(notebooks_dir()),
+                kernel_name="python3",
+                language="python",
+                progress_bar=False,
+                log_output=False,
                 # ipykernel warns on every start that local TCP is unencrypted: noise here
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
@@ -150,8 +162,10 @@ def print_summary(result: RunResult) -> None:
     failed = result.failed
     if failed:
         cell = f" at cell [{failed.failed_cell}]" if failed.failed_cell else ""
-        print(f"\nFAILED: {failed.notebook}{cell}: {failed.error}\n"
-              f"Open {failed.output_path} to see the failing cell's output.")
+        print(
+            f"\nFAILED: {failed.notebook}{cell}: {failed.error}\n"
+            f"Open {failed.output_path} to see the failing cell's output."
+        )
     store = OutputsStore(learner_dir(result.learner) / "outputs.json", result.learner)
     site = store.get_or("website.url")
     if site:

@@ -49,8 +49,10 @@ def warning(message: str) -> None:
 def link(url: str, text: str | None = None) -> None:
     label = text or url
     if in_notebook():
-        _display_html(f'<a href="{html.escape(url)}" target="_blank">{html.escape(label)}</a>',
-                      f"{label}: {url}")
+        _display_html(
+            f'<a href="{html.escape(url)}" target="_blank">{html.escape(label)}</a>',
+            f"{label}: {url}",
+        )
     else:
         print(f"{label}: {url}" if text else url)
 
@@ -68,8 +70,11 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | Non
     return "\n".join([line, rule, *body])
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
-          title: str | None = None) -> None:
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> None:
     text = format_table(rows, columns)
     if title:
         text = f"{title}\n{text}"
@@ -79,12 +84,19 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
     columns = list(columns or (rows[0].keys() if rows else []))
     head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(r.get(c, '')))}</td>"
-                         for c in columns) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td style='text-align:left'>{html.escape(str(r.get(c, '')))}</td>" for c in columns
+        )
+        + "</tr>"
         for r in rows
     )
-    caption = f"<caption style='text-align:left'><b>{html.escape(title)}</b></caption>" if title else ""
-    _display_html(f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>", text)
+    caption = (
+        f"<caption style='text-align:left'><b>{html.escape(title)}</b></caption>" if title else ""
+    )
+    _display_html(
+        f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>", text
+    )
 
 
 def outputs(store: Any, groups: Iterable[str] | None = None) -> None:

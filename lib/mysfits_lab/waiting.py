@@ -39,7 +39,9 @@ def wait_until(
             elapsed = time.monotonic() - start
             if elapsed >= timeout:
                 detail = f" (last error: {last_error})" if last_error else ""
-                raise WaitTimeout(f"{what} did not happen within {timeout:.0f}s{detail}. {hint}".strip())
+                raise WaitTimeout(
+                    f"{what} did not happen within {timeout:.0f}s{detail}. {hint}".strip()
+                )
             time.sleep(interval)
             now = int(time.monotonic() - start)
             if now > shown:

@@ -51,6 +51,12 @@ def card_names(page) -> list[str]:
     return page.locator(".mysfit-card .mysfit-name").all_text_contents()
 
 
+# From module 3 on the API adds likes (a string, as DynamoDB's N comes back) and adopted.
+API_MYSFITS = [
+    {**m, "likes": str(i * 2), "adopted": m["name"] == "CoCo"} for i, m in enumerate(MYSFITS)
+]
+
+
 class StubMysfitsApi(BaseHTTPRequestHandler):
     """GET /mysfits[?filter=GoodEvil|LawChaos&value=...] like the workshop's service, CORS *."""
 
@@ -59,12 +65,12 @@ class StubMysfitsApi(BaseHTTPRequestHandler):
         if parts.path != "/mysfits":
             return self.reply(404, {"error": "not found"})
         query = parse_qs(parts.query)
-        mysfits = MYSFITS
+        mysfits = API_MYSFITS
         if "filter" in query:
             field = FILTER_FIELDS.get(query["filter"][0])
             if field is None or "value" not in query:
                 return self.reply(400, {"error": "bad filter"})
-            mysfits = [m for m in MYSFITS if m[field] == query["value"][0]]
+            mysfits = [m for m in API_MYSFITS if m[field] == query["value"][0]]
         self.reply(200, {"mysfits": mysfits})
 
     def reply(self, status: int, body: dict) -> None:
@@ -199,6 +205,17 @@ def test_site_reads_and_filters_through_the_api(page, site, serve, offsite_reque
     page.locator('.filter-btn[data-filter="GoodEvil"][data-value="Good"]').click()
     expect(cards).to_have_count(len([m for m in MYSFITS if m["goodevil"] == "Good"]))
     assert api.requests[-1] == "/mysfits?filter=GoodEvil&value=Good"
+
+    # The profile shows the module 3+ fields when the API sends them.
+    coco = next(m for m in API_MYSFITS if m["name"] == "CoCo")
+    page.locator(f'.mysfit-card[data-mysfit-id="{coco["mysfitId"]}"] .view-profile').click()
+    dialog = page.locator("#mysfit-profile")
+    expect(dialog).to_be_visible()
+    assert dialog.locator(".profile-description").text_content() == coco["description"]
+    assert dialog.locator(".profile-likes").text_content() == coco["likes"]
+    assert "Adopted" in dialog.locator(".profile-adopted").text_content()
+    dialog.locator(".profile-close").click()
+    expect(dialog).to_be_hidden()
 
     assert not any(p.startswith("/mysfits.json") for p in server.requests)
     assert offsite_requests == []

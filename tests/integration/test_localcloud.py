@@ -11,8 +11,9 @@ from mysfits_lab.localcloud import control
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "mysfits_lab.cli", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mysfits_lab.cli", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_status_json_has_the_contract_fields(cloud):

@@ -33,7 +33,9 @@ def test_s3_website_url_forms(region, url):
 
 def _offline_lab(tmp_path, monkeypatch, learner="mysfit"):
     monkeypatch.setenv("MYSFITS_LAB_HOME", str(tmp_path))
-    session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
     return Lab("aws", "ap-southeast-2", learner, session, "123456789012")
 
 
@@ -61,8 +63,12 @@ def test_site_config_switches_features_on_as_outputs_appear(tmp_path, monkeypatc
 
 
 def test_picture_stems_come_from_the_catalogue_uris():
-    assert website.picture_stem({"thumbImageUri": "https://x/images/chimera_thumb.png"}) == "chimera"
-    assert website.picture_stem({"profileImageUri": "https://x/images/nessie_hover.png"}) == "nessie"
+    assert (
+        website.picture_stem({"thumbImageUri": "https://x/images/chimera_thumb.png"}) == "chimera"
+    )
+    assert (
+        website.picture_stem({"profileImageUri": "https://x/images/nessie_hover.png"}) == "nessie"
+    )
 
 
 def test_notebook_names_match_by_number_or_full_name():

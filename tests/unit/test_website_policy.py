@@ -8,8 +8,12 @@ def _policy(*statements):
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-ALLOW = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-         "Resource": "arn:aws:s3:::site/*"}
+ALLOW = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::site/*",
+}
 
 
 def test_the_workbook_policy_grants_reads_of_its_bucket_only():

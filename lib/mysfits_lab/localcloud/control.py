@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -57,10 +58,9 @@ def _read_state() -> dict[str, Any] | None:
 
 
 def _alive(pid: int) -> bool:
-    try:  # reap it if this process started it, or it lingers as a zombie
+    # Reap it if this process started it, or it lingers as a zombie that looks alive.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -81,8 +81,12 @@ def status() -> CloudStatus:
         return CloudStatus(running=False, pid=state.get("pid"), edge_url=state.get("edge_url"))
     details = {k: v for k, v in live.items() if k not in CloudStatus.__dataclass_fields__}
     return CloudStatus(
-        running=True, edge_url=live["edge_url"], instance_id=live["instance_id"],
-        pid=live["pid"], started_at=live.get("started_at"), details=details,
+        running=True,
+        edge_url=live["edge_url"],
+        instance_id=live["instance_id"],
+        pid=live["pid"],
+        started_at=live.get("started_at"),
+        details=details,
     )
 
 
@@ -98,7 +102,9 @@ def control_get(path: str) -> Any:
     return response.json()
 
 
-def up(port: int | None = None, region: str = "us-east-1", timeout: float = START_TIMEOUT) -> CloudStatus:
+def up(
+    port: int | None = None, region: str = "us-east-1", timeout: float = START_TIMEOUT
+) -> CloudStatus:
     """Start the cloud in the background unless it is already running; wait until it answers."""
     current = status()
     if current.running:
@@ -109,9 +115,20 @@ def up(port: int | None = None, region: str = "us-east-1", timeout: float = STAR
     _state_file().unlink(missing_ok=True)
     with open(log_file(), "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mysfits_lab.localcloud.server", "--port", str(port),
-             "--state-dir", str(directory), "--region", region],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "mysfits_lab.localcloud.server",
+                "--port",
+                str(port),
+                "--state-dir",
+                str(directory),
+                "--region",
+                region,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # outlives the notebook kernel or CLI that started it
         )
     deadline = time.monotonic() + timeout

@@ -80,7 +80,11 @@ class Edge:
         try:
             response = route.handler(req, forward) if route else forward()
         except Exception as exc:  # a provider bug must answer like AWS, not kill the edge
-            log.error("provider %s failed:\n%s", route.description if route else "moto", traceback.format_exc())
+            log.error(
+                "provider %s failed:\n%s",
+                route.description if route else "moto",
+                traceback.format_exc(),
+            )
             response = json_error(500, "InternalFailure", f"local cloud provider error: {exc}")
         return response(environ, start_response)
 
@@ -93,18 +97,26 @@ class Edge:
 
     def _control(self, environ: dict, start_response: Callable) -> Any:
         request = Request(environ)
-        name, _, _rest = request.path[len(CONTROL_PREFIX):].partition("/")
+        name, _, _rest = request.path[len(CONTROL_PREFIX) :].partition("/")
         handler = self.control.get(name)
         if handler is None:
-            response = Response(json.dumps({"message": f"no control endpoint {name!r}"}), 404,
-                                mimetype="application/json")
+            response = Response(
+                json.dumps({"message": f"no control endpoint {name!r}"}),
+                404,
+                mimetype="application/json",
+            )
         else:
             try:
                 payload = handler(request)
-                response = payload if isinstance(payload, Response) else Response(
-                    json.dumps(payload, default=str), mimetype="application/json")
+                response = (
+                    payload
+                    if isinstance(payload, Response)
+                    else Response(json.dumps(payload, default=str), mimetype="application/json")
+                )
             except LookupError as exc:
-                response = Response(json.dumps({"message": str(exc)}), 404, mimetype="application/json")
+                response = Response(
+                    json.dumps({"message": str(exc)}), 404, mimetype="application/json"
+                )
         return response(environ, start_response)
 
 
@@ -118,7 +130,9 @@ def _read_body(environ: dict) -> bytes:
     return stream.read(int(length)) if int(length) > 0 else b""
 
 
-def json_response(payload: Any, status: int = 200, content_type: str = "application/x-amz-json-1.1") -> Response:
+def json_response(
+    payload: Any, status: int = 200, content_type: str = "application/x-amz-json-1.1"
+) -> Response:
     return Response(json.dumps(payload, default=str), status, content_type=content_type)
 
 

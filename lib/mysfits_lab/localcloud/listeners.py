@@ -30,7 +30,9 @@ class ListenerPool:
             if name in self._servers:
                 return self._servers[name].server_port
             server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
-            threading.Thread(target=server.serve_forever, name=f"listener-{name}", daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever, name=f"listener-{name}", daemon=True
+            ).start()
             self._servers[name] = server
             log.info("listening for %s on %s:%s", name, self.host, server.server_port)
             return server.server_port

@@ -46,8 +46,13 @@ def default_providers() -> list:
 
 
 class LocalCloud:
-    def __init__(self, port: int, region: str = "us-east-1", providers: list | None = None):
+    def __init__(
+        self, port: int, state_dir: Path, region: str = "us-east-1", providers: list | None = None
+    ):
         self.instance_id = uuid.uuid4().hex[:12]
+        # Disk space for providers (image snapshots, task logs); one folder per instance.
+        self.state_dir = state_dir / "instances" / self.instance_id
+        self.state_dir.mkdir(parents=True, exist_ok=True)
         self.region = region
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.edge = Edge(_moto_app(), self.instance_id)
@@ -111,12 +116,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr,
+        level=logging.INFO,
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     started = time.monotonic()
-    cloud = LocalCloud(args.port, region=args.region)
+    cloud = LocalCloud(args.port, args.state_dir, region=args.region)
 
     state = cloud.status() | {"port": cloud.port}
     args.state_dir.mkdir(parents=True, exist_ok=True)
@@ -127,8 +133,12 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("local cloud %s ready on %s in %.2fs", cloud.instance_id, cloud.edge_url,
-             time.monotonic() - started)
+    log.info(
+        "local cloud %s ready on %s in %.2fs",
+        cloud.instance_id,
+        cloud.edge_url,
+        time.monotonic() - started,
+    )
     cloud.serve_forever()
     log.info("local cloud %s stopped", cloud.instance_id)
 

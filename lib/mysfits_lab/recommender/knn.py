@@ -15,8 +15,10 @@ a faiss index together with their labels. Prediction conventions:
   (classifier) or the mean training label (regressor).
 
 Artifact layout (a directory, or the root of ``model.tar.gz``): ``model.json`` (format version,
-hyperparameters as strings, index layout), ``index.faiss`` (``faiss.serialize_index`` bytes) and
-``arrays.npz`` (``labels`` in index order, and ``projection`` when dimension reduction is used).
+hyperparameters as strings, index facts, IVF ``nprobe``), ``index.faiss``
+(``faiss.serialize_index`` bytes of the index of distinct vectors) and ``arrays.npz`` (``labels``
+grouped per index vector, ``offsets`` delimiting the groups, and ``projection`` when dimension
+reduction is used).
 """
 
 from __future__ import annotations
@@ -59,16 +61,28 @@ class KnnResult:
 
 @dataclass(frozen=True, eq=False)
 class KnnModel:
-    """A trained k-NN model: faiss index, labels in index order, optional projection."""
+    """A trained k-NN model.
+
+    The faiss index holds each distinct training vector once; ``labels[offsets[i]:offsets[i+1]]``
+    are the labels of the sampled records equal to index vector ``i`` (in sample order). Searching
+    distinct vectors and expanding them by multiplicity gives the same k neighbours as indexing
+    every record, several times faster on discrete questionnaire answers.
+    """
 
     hyperparameters: KnnHyperparameters
     index: faiss.Index
     labels: np.ndarray
+    offsets: np.ndarray
     projection: np.ndarray | None = None
 
     @property
     def feature_dim(self) -> int:
         return self.hyperparameters.feature_dim
+
+    @property
+    def sample_count(self) -> int:
+        """Number of training records behind the index (duplicates included)."""
+        return len(self.labels)
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         """Map raw feature rows to the float32 vectors stored in the index."""
@@ -86,34 +100,54 @@ class KnnModel:
             )
         if not np.isfinite(matrix).all():
             raise InferenceError("features must be finite numbers (found NaN or infinity)")
-        scores, ids = self._search(self.transform(matrix))
-        valid = ids >= 0
-        neighbour_labels = np.where(valid, self.labels[np.where(valid, ids, 0)], np.nan)
+        # Discrete data repeats the same query a lot; each distinct query is searched and voted
+        # once, then the answers are copied back to every row that asked it.
+        queries, inverse = np.unique(self.transform(matrix), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        scores, neighbour_labels = self._neighbours(queries)
+        valid = ~np.isnan(neighbour_labels)
         if self.hyperparameters.predictor_type == "classifier":
             predicted = _vote(neighbour_labels, valid, fallback=_most_frequent(self.labels))
         else:
             predicted = _mean(neighbour_labels, valid, fallback=float(self.labels.mean()))
         if not verbose:
-            return KnnResult(predicted_label=predicted)
+            return KnnResult(predicted_label=predicted[inverse])
         if self.hyperparameters.index_metric == "L2":
             scores = np.sqrt(np.maximum(scores, 0.0))
-        distances = np.where(valid, scores, np.nan).astype(np.float32)
-        return KnnResult(predicted_label=predicted, distances=distances, labels=neighbour_labels)
+        return KnnResult(
+            predicted_label=predicted[inverse],
+            distances=scores[inverse],
+            labels=neighbour_labels[inverse],
+        )
 
-    def _search(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k = min(self.hyperparameters.k, self.index.ntotal)
-        if len(vectors) == 0:
-            return np.empty((0, k), np.float32), np.empty((0, k), np.int64)
-        # Discrete data repeats the same query a lot; searching each distinct vector once is
-        # exact (faiss is deterministic) and several times faster on questionnaire answers.
-        unique, inverse = np.unique(vectors, axis=0, return_inverse=True)
-        scores, ids = self.index.search(np.ascontiguousarray(unique), k)
-        inverse = inverse.reshape(-1)
-        return scores[inverse], ids[inverse]
+    def _neighbours(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, labels) of the k nearest records per query, NaN-padded, shape (n, k)."""
+        k = min(self.hyperparameters.k, self.sample_count)
+        scores = np.full((len(queries), k), np.nan, dtype=np.float32)
+        labels = np.full((len(queries), k), np.nan)
+        if len(queries) == 0:
+            return scores, labels
+        # k distinct vectors always cover k records, since each stands for at least one.
+        found_scores, ids = self.index.search(queries, min(k, self.index.ntotal))
+        multiplicity = np.where(ids >= 0, np.diff(self.offsets)[ids], 0)
+        before = np.cumsum(multiplicity, axis=1) - multiplicity
+        take = np.clip(k - before, 0, multiplicity).ravel()
+        # One entry per neighbour record: its row, its slot in the row and its label position.
+        rows = np.repeat(np.arange(len(queries)), ids.shape[1])[take > 0]
+        take_positive = take[take > 0]
+        entry_rows = np.repeat(rows, take_positive)
+        entry_first = np.repeat(np.cumsum(take_positive) - take_positive, take_positive)
+        within_group = np.arange(len(entry_rows)) - entry_first
+        row_sizes = np.bincount(entry_rows, minlength=len(queries))
+        slots = np.arange(len(entry_rows)) - np.repeat(np.cumsum(row_sizes) - row_sizes, row_sizes)
+        groups = np.repeat(ids.ravel()[take > 0], take_positive)
+        labels[entry_rows, slots] = self.labels[self.offsets[groups] + within_group]
+        scores[entry_rows, slots] = np.repeat(found_scores.ravel()[take > 0], take_positive)
+        return scores, labels
 
     def artifact_files(self) -> dict[str, bytes]:
         """The artifact as {file name: bytes}, shared by save() and to_tarball()."""
-        arrays = {"labels": self.labels}
+        arrays = {"labels": self.labels, "offsets": self.offsets}
         if self.projection is not None:
             arrays["projection"] = self.projection
         buffer = io.BytesIO()
@@ -123,6 +157,7 @@ class KnnModel:
             "hyperparameters": self.hyperparameters.to_strings(),
             "index_dim": int(self.index.d),
             "index_size": int(self.index.ntotal),
+            "sample_count": self.sample_count,
             "nprobe": int(getattr(self.index, "nprobe", 0)),
         }
         return {
@@ -143,12 +178,15 @@ class KnnModel:
         if meta["nprobe"]:
             faiss.extract_index_ivf(index).nprobe = meta["nprobe"]
         with np.load(io.BytesIO(files[ARRAYS_FILE]), allow_pickle=False) as arrays:
-            labels = arrays["labels"]
+            labels, offsets = arrays["labels"], arrays["offsets"]
             projection = arrays.get("projection")
+        if len(offsets) != index.ntotal + 1 or offsets[-1] != len(labels):
+            raise DataError("model artifact is inconsistent: offsets do not match index and labels")
         return cls(
             hyperparameters=parse_hyperparameters(meta["hyperparameters"]),
             index=index,
             labels=labels,
+            offsets=offsets,
             projection=projection,
         )
 
@@ -227,9 +265,22 @@ def train(
     vectors = _transform(hp, projection, matrix, index_dim)
     if projection is not None:
         say(f"reduced dimension {hp.feature_dim} -> {hp.index_dim} ({hp.dimension_reduction_type})")
-    index = _build_index(hp, vectors, index_dim, say)
-    say(f"built {hp.index_type} ({hp.index_metric}) index of {index.ntotal} vectors, dim {index.d}")
-    return KnnModel(hyperparameters=hp, index=index, labels=targets, projection=projection)
+    # Index each distinct vector once and keep the labels grouped per vector (see KnnModel).
+    distinct, group = np.unique(vectors, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    order = np.argsort(group, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=len(distinct)))])
+    index = _build_index(hp, vectors, distinct, say)
+    say(
+        f"built {hp.index_type} ({hp.index_metric}): {index.ntotal} distinct vectors, dim {index.d}"
+    )
+    return KnnModel(
+        hyperparameters=hp,
+        index=index,
+        labels=targets[order],
+        offsets=offsets,
+        projection=projection,
+    )
 
 
 def _pq_m(hp: KnnHyperparameters) -> int:
@@ -293,11 +344,15 @@ def _transform(
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _build_index(hp: KnnHyperparameters, vectors: np.ndarray, dim: int, say: Log) -> faiss.Index:
+def _build_index(
+    hp: KnnHyperparameters, vectors: np.ndarray, distinct: np.ndarray, say: Log
+) -> faiss.Index:
+    """Index the distinct vectors; IVF clustering trains on all of them to follow the density."""
+    dim = distinct.shape[1]
     metric = faiss.METRIC_L2 if hp.index_metric == "L2" else faiss.METRIC_INNER_PRODUCT
     if hp.index_type == "faiss.Flat":
         index = faiss.IndexFlat(dim, metric)
-        index.add(vectors)
+        index.add(distinct)
         return index
     count = len(vectors)
     nlists = min(hp.ivf_nlists, count)  # k-means cannot make more cells than points
@@ -312,7 +367,7 @@ def _build_index(hp: KnnHyperparameters, vectors: np.ndarray, dim: int, say: Log
         index = faiss.IndexIVFPQ(quantizer, dim, nlists, _pq_m(hp), nbits)
     say(f"training {hp.index_type} with {nlists} lists")
     index.train(vectors)
-    index.add(vectors)
+    index.add(distinct)
     index.nprobe = min(hp.faiss_index_nprobe, nlists)
     return index
 

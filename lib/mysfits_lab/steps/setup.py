@@ -13,7 +13,10 @@ MODULE = "00-setup"
 # What each notebook builds, in the learner's words.
 PLAN: list[tuple[str, str]] = [
     ("01-static-site", "S3 bucket with website hosting and the first version of the site"),
-    ("02a-service", "VPC stack, container image, ECS Fargate service behind a network load balancer"),
+    (
+        "02a-service",
+        "VPC stack, container image, ECS Fargate service behind a network load balancer",
+    ),
     ("02b-pipeline", "CodePipeline: source, build and deploy of the service"),
     ("03-data", "DynamoDB table of mysfits; the service reads from it"),
     ("04-users-api", "Cognito users and an API Gateway REST API in front of the service"),
@@ -28,8 +31,10 @@ def check(lab: Lab) -> str:
     identity = lab.client("sts").get_caller_identity()
     lab.client("s3").list_buckets()
     where = "the embedded local cloud" if lab.is_local else "AWS"
-    return (f"Connected to {where} in {lab.region} as account {identity['Account']}; "
-            f"learner '{lab.learner}' is ready.")
+    return (
+        f"Connected to {where} in {lab.region} as account {identity['Account']}; "
+        f"learner '{lab.learner}' is ready."
+    )
 
 
 def plan(lab: Lab) -> list[dict[str, Any]]:

@@ -49,8 +49,9 @@ def create_bucket(lab: Lab) -> str:
         if lab.region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
         else:
-            s3.create_bucket(Bucket=bucket,
-                             CreateBucketConfiguration={"LocationConstraint": lab.region})
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": lab.region}
+            )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
             raise
@@ -67,13 +68,15 @@ def enable_website(lab: Lab, bucket: str) -> dict[str, Any]:
 def public_read_policy(bucket: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "PublicReadForGetBucketObjects",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{bucket}/*",
-        }],
+        "Statement": [
+            {
+                "Sid": "PublicReadForGetBucketObjects",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
     }
 
 
@@ -114,8 +117,13 @@ def site_config(lab: Lab) -> dict[str, Any]:
         "questionsApiEndpoint": out.get_or("questions.url"),
         "recommendationsApiEndpoint": out.get_or("recommendations.url"),
     }
-    stages = [(2, "service.url"), (4, "api.url"), (5, "clicks.url"), (6, "questions.url"),
-              (7, "recommendations.url")]
+    stages = [
+        (2, "service.url"),
+        (4, "api.url"),
+        (5, "clicks.url"),
+        (6, "questions.url"),
+        (7, "recommendations.url"),
+    ]
     config["stage"] = max([1] + [stage for stage, key in stages if out.get_or(key)])
     return config
 
@@ -141,8 +149,9 @@ def _content_type(path: str) -> str:
 
 def _put(lab: Lab, bucket: str, key: str, body: bytes, cache: str = "max-age=60") -> dict:
     content_type = _content_type(key)
-    lab.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
-                                CacheControl=cache)
+    lab.client("s3").put_object(
+        Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=cache
+    )
     return {"key": key, "bytes": len(body), "content type": content_type}
 
 
@@ -168,12 +177,16 @@ def upload_site(lab: Lab, bucket: str) -> list[dict[str, Any]]:
         uploaded.append(_put(lab, bucket, key, path.read_bytes()))
     uploaded.append(_put(lab, bucket, CATALOGUE_KEY, catalogue_file().read_bytes()))
     publish_config(lab, bucket)
-    uploaded.append({"key": CONFIG_KEY, "bytes": "generated", "content type": _content_type(CONFIG_KEY)})
+    uploaded.append(
+        {"key": CONFIG_KEY, "bytes": "generated", "content type": _content_type(CONFIG_KEY)}
+    )
     return uploaded
 
 
 def record(lab: Lab, bucket: str) -> dict[str, Any]:
-    return lab.outputs.record(MODULE, {"website.bucket": bucket, "website.url": lab.website_url(bucket)})
+    return lab.outputs.record(
+        MODULE, {"website.bucket": bucket, "website.url": lab.website_url(bucket)}
+    )
 
 
 def build(lab: Lab) -> dict[str, Any]:
@@ -213,9 +226,16 @@ class SiteCheck:
         if self.status != 200:
             return f"The site answered {self.status}: {self.url}"
         shown = ", ".join(self.mysfits)
-        pictures = ("all pictures load" if not self.missing_pictures
-                    else f"missing pictures: {', '.join(self.missing_pictures)}")
-        return f"The site answers 200 and shows {len(self.mysfits)} mysfits from {self.source}: {shown}; {pictures}."
+        pictures = (
+            "all pictures load"
+            if not self.missing_pictures
+            else f"missing pictures: {', '.join(self.missing_pictures)}"
+        )
+        count = len(self.mysfits)
+        return (
+            f"The site answers 200 and shows {count} mysfits from {self.source}: "
+            f"{shown}; {pictures}."
+        )
 
 
 def picture_stem(mysfit: dict[str, Any]) -> str:
@@ -240,8 +260,9 @@ def check_site(url: str, timeout: float = 10.0) -> SiteCheck:
         picture = requests.get(f"{url}/images/{picture_stem(mysfit)}.svg", timeout=timeout)
         if picture.status_code != 200 or "svg" not in picture.headers.get("content-type", ""):
             missing.append(mysfit["name"])
-    return SiteCheck(url, 200, "the API" if api else CATALOGUE_KEY,
-                     [m["name"] for m in mysfits], missing)
+    return SiteCheck(
+        url, 200, "the API" if api else CATALOGUE_KEY, [m["name"] for m in mysfits], missing
+    )
 
 
 # -- clean-up -----------------------------------------------------------------------------
@@ -250,8 +271,10 @@ def empty_bucket(lab: Lab, bucket: str) -> int:
     s3 = lab.client("s3")
     removed = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                  for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        doomed = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
         if doomed:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
             removed += len(doomed)

@@ -48,7 +48,9 @@ def _principal_is_anonymous(principal: Any) -> bool:
 
 
 def _matches_any(patterns: Any, value: str) -> bool:
-    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in _statement_list(patterns))
+    return any(
+        fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in _statement_list(patterns)
+    )
 
 
 def policy_allows_anonymous_get(policy: dict | None, bucket: str, key: str) -> bool:
@@ -78,8 +80,10 @@ def policy_allows_anonymous_get(policy: dict | None, bucket: str, key: str) -> b
     return allowed
 
 
-_PAGE = "<html><head><title>{code} {title}</title></head><body><h1>{code} {title}</h1><ul>" \
+_PAGE = (
+    "<html><head><title>{code} {title}</title></head><body><h1>{code} {title}</h1><ul>"
     "<li>Code: {aws_code}</li><li>Message: {message}</li></ul></body></html>"
+)
 
 
 def _page(code: int, title: str, aws_code: str, message: str) -> Response:
@@ -96,8 +100,12 @@ class WebsiteEndpoint:
     def __call__(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
         if request.method not in ("GET", "HEAD"):
-            response = _page(405, "Method Not Allowed", "MethodNotAllowed",
-                             "The specified method is not allowed against this resource.")
+            response = _page(
+                405,
+                "Method Not Allowed",
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
         else:
             response = self.respond(unquote(request.path))
         return response(environ, start_response)
@@ -107,8 +115,12 @@ class WebsiteEndpoint:
         try:
             website = s3.get_bucket_website(Bucket=self.bucket)
         except ClientError:
-            return _page(404, "Not Found", "NoSuchWebsiteConfiguration",
-                         "The specified bucket does not have a website configuration")
+            return _page(
+                404,
+                "Not Found",
+                "NoSuchWebsiteConfiguration",
+                "The specified bucket does not have a website configuration",
+            )
         index = website.get("IndexDocument", {}).get("Suffix", "index.html")
         error_key = website.get("ErrorDocument", {}).get("Key")
         key = path.lstrip("/")
@@ -149,8 +161,9 @@ class WebsiteEndpoint:
             obj = s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError:
             return None
-        response = Response(obj["Body"].read(), 200,
-                            content_type=obj.get("ContentType", "application/octet-stream"))
+        response = Response(
+            obj["Body"].read(), 200, content_type=obj.get("ContentType", "application/octet-stream")
+        )
         response.headers["ETag"] = obj.get("ETag", "")
         if obj.get("CacheControl"):
             response.headers["Cache-Control"] = obj["CacheControl"]

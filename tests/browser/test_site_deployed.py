@@ -1,0 +1,29 @@
+"""The site as module 1 deploys it to the local cloud, loaded in a real browser."""
+
+from mysfits_lab.steps import website
+
+
+def test_the_deployed_site_shows_six_mysfit_cards(lab, page, offsite_requests, console_errors):
+    website.build(lab)
+    url = lab.outputs.get("website.url")
+    page.goto(f"{url}/")
+    page.wait_for_selector("body[data-state='ready']", timeout=15_000)
+    cards = page.locator("article.mysfit-card")
+    assert cards.count() == 6
+    names = [cards.nth(i).locator(".mysfit-name").inner_text() for i in range(6)]
+    assert names == ["Evangeline", "Pauly", "CoCo", "Gretta", "Snowflake", "Gary"]
+    widths = page.eval_on_selector_all("img.mysfit-image", "imgs => imgs.map(i => i.naturalWidth)")
+    assert all(w > 0 for w in widths)
+    assert page.locator("#site-stage").inner_text().startswith("Module 1")
+    assert offsite_requests == [] and console_errors == []
+
+
+def test_the_site_is_forbidden_in_the_browser_without_the_policy(lab, page):
+    website.build(lab)
+    website.remove_public_read(lab, lab.outputs.get("website.bucket"))
+    try:
+        response = page.goto(f"{lab.outputs.get('website.url')}/")
+        assert response.status == 403
+        assert page.locator("article.mysfit-card").count() == 0
+    finally:
+        website.allow_public_read(lab, lab.outputs.get("website.bucket"))

@@ -213,6 +213,14 @@ class Lab:
             return control.control_get(f"websites/{bucket}")["url"]
         return s3_website_url(bucket, self.region)
 
+    def load_balancer_url(self, name: str, dns_name: str, port: int = 80) -> str:
+        """Where a browser reaches a load balancer's listener."""
+        if self.is_local:
+            from .localcloud import control
+
+            return control.control_get(f"loadbalancers/{name}")["listeners"][str(port)]
+        return f"http://{dns_name}" if port == 80 else f"http://{dns_name}:{port}"
+
     # -- module prerequisites -----------------------------------------------------------
     def prepare(self, module: str) -> None:
         """Build what ``module`` needs from earlier modules when it is missing."""

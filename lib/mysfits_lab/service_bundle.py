@@ -9,29 +9,21 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import posixpath
 import shlex
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .paths import project_root
 
 CATALOGUE_NAME = "catalogue.json"
 # Build-context junk that must not change the zip (and so the pipeline's source version).
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", CATALOGUE_NAME)
 # A fixed timestamp makes equal content give byte-identical zips.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-def project_root() -> Path:
-    """The mysfits-lab checkout: $MYSFITS_LAB_ROOT, else two levels above this package."""
-    override = os.environ.get("MYSFITS_LAB_ROOT")
-    if override:
-        return Path(override).expanduser().resolve()
-    return Path(__file__).resolve().parents[2]
 
 
 def service_source() -> Path:
@@ -255,37 +247,3 @@ def _copy(args: str, workdir: str) -> tuple[list[str], str]:
     if dest.endswith("/") and not absolute.endswith("/"):
         absolute += "/"
     return sources, absolute
-
-
-def listen_argv(argv: Sequence[str], host: str, port: int) -> list[str]:
-    """Rewrite a waitress-serve command line to bind `host:port` instead of what it names.
-
-    The image listens on 0.0.0.0:8080; a local task needs loopback and a free port. The new
-    options go right after the program name, since waitress stops reading options at the
-    application spec.
-    """
-    args = list(argv)
-    at = _waitress_index(args)
-    if at is None:
-        raise ValueError(f"Not a waitress-serve command line: {args!r}")
-    head, tail = args[: at + 1], args[at + 1 :]
-    kept: list[str] = []
-    skip_next = False
-    for arg in tail:
-        if skip_next:
-            skip_next = False
-            continue
-        if arg.split("=", 1)[0] in ("--host", "--port", "--listen"):
-            skip_next = "=" not in arg  # `--port 8080` form
-            continue
-        kept.append(arg)
-    return [*head, f"--host={host}", f"--port={port}", *kept]
-
-
-def _waitress_index(args: list[str]) -> int | None:
-    for index, arg in enumerate(args):
-        if posixpath.basename(arg) == "waitress-serve":
-            return index
-        if arg == "waitress" and index > 0 and args[index - 1] == "-m":
-            return index
-    return None

@@ -1,6 +1,6 @@
 """The Mythical Mysfits HTTP service (workshop modules 2-4).
 
-Run it with a production WSGI server, e.g. `waitress-serve --call mysfits_service:create_app`.
+Run it with `python -m mysfits_service` (waitress, a production WSGI server).
 
 Configuration (environment, overridable through `create_app(config)`):
   MYSFITS_BACKEND    catalogue (default) | dynamodb
@@ -145,3 +145,20 @@ def _register_error_handlers(app: Flask) -> None:
     def server_error(error: Exception) -> tuple[Response, int]:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return jsonify(message="Internal server error"), 500
+
+
+def main() -> None:
+    """Serve with waitress on $HOST:$PORT (0.0.0.0:8080 in the container).
+
+    Platforms that run several copies on one host (the lab's local cloud, Cloud Run) pass the
+    address to listen on in HOST and PORT.
+    """
+    from waitress import serve
+
+    host = os.environ.get("HOST", "0.0.0.0")
+    port = int(os.environ.get("PORT", "8080"))
+    serve(create_app(), host=host, port=port, threads=8, ident="mysfits-service")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,12 +14,14 @@ from typing import Any
 # Notebook → the step module that implements it.
 STEP_MODULES: dict[str, str] = {
     "01-static-site": "website",
+    "02a-service": "service",
 }
 
 # Notebook → the earlier notebooks whose resources it needs.
 PREREQUISITES: dict[str, list[str]] = {
     "00-setup": [],
     "01-static-site": [],
+    "02a-service": ["01-static-site"],
 }
 
 

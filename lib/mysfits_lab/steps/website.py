@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from botocore.exceptions import ClientError
 
 from ..lab import Lab
 from ..paths import assets_dir, data_dir
+from .buckets import bucket_exists, delete_bucket, ensure_bucket
 
 MODULE = "01-static-site"
 INDEX_DOCUMENT = "index.html"
@@ -43,20 +43,7 @@ def catalogue_file() -> Path:
 # -- steps --------------------------------------------------------------------------------
 def create_bucket(lab: Lab) -> str:
     """Get or create the website bucket (tagged for this learner)."""
-    bucket = lab.bucket_name("website")
-    s3 = lab.client("s3")
-    try:
-        if lab.region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": lab.region}
-            )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
-            raise
-    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": lab.tag_list()})
-    return bucket
+    return ensure_bucket(lab, "website")
 
 
 def enable_website(lab: Lab, bucket: str) -> dict[str, Any]:
@@ -200,13 +187,7 @@ def build(lab: Lab) -> dict[str, Any]:
 
 def is_built(lab: Lab) -> bool:
     bucket = lab.outputs.get_or("website.bucket")
-    if not bucket:
-        return False
-    try:
-        lab.client("s3").head_bucket(Bucket=bucket)
-    except ClientError:
-        return False
-    return True
+    return bool(bucket) and bucket_exists(lab, bucket)
 
 
 # -- checking -----------------------------------------------------------------------------
@@ -266,30 +247,7 @@ def check_site(url: str, timeout: float = 10.0) -> SiteCheck:
 
 
 # -- clean-up -----------------------------------------------------------------------------
-def empty_bucket(lab: Lab, bucket: str) -> int:
-    """Delete every object version and delete marker; returns how many were removed."""
-    s3 = lab.client("s3")
-    removed = 0
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        doomed = [
-            {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
-        if doomed:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
-            removed += len(doomed)
-    return removed
-
-
 def teardown(lab: Lab) -> list[str]:
-    bucket = lab.bucket_name("website")
-    s3 = lab.client("s3")
-    try:
-        s3.head_bucket(Bucket=bucket)
-    except ClientError:
-        lab.outputs.forget("website.bucket", "website.url")
-        return []
-    empty_bucket(lab, bucket)
-    s3.delete_bucket(Bucket=bucket)
+    removed = delete_bucket(lab, "website")
     lab.outputs.forget("website.bucket", "website.url")
-    return [f"s3://{bucket}"]
+    return removed

@@ -14,24 +14,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mysfits_lab import service_bundle
+
+from mysfits_lab import paths, service_bundle
 from mysfits_lab.service_bundle import (
     build_context,
     dockerfile_spec,
-    listen_argv,
     source_zip,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SERVICE_DIR = PROJECT_ROOT / "assets" / "service"
 MODULE2_CATALOGUE = PROJECT_ROOT / "data" / "mysfits-response.json"
-WAITRESS_CMD = [
-    "waitress-serve",
-    "--host=0.0.0.0",
-    "--port=8080",
-    "--call",
-    "mysfits_service:create_app",
-]
+SERVICE_CMD = ["python", "-m", "mysfits_service"]
 
 
 def small_catalogue(tmp_path: Path) -> Path:
@@ -42,7 +36,7 @@ def small_catalogue(tmp_path: Path) -> Path:
 
 def test_project_root_is_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MYSFITS_LAB_ROOT", raising=False)
-    assert service_bundle.project_root() == PROJECT_ROOT
+    assert paths.project_root() == PROJECT_ROOT
     assert service_bundle.default_catalogue() == MODULE2_CATALOGUE
 
 
@@ -107,8 +101,8 @@ def test_service_dockerfile_spec(tmp_path: Path) -> None:
     assert spec.env["MYSFITS_BACKEND"] == "catalogue"
     assert spec.env["PYTHONUNBUFFERED"] == "1"
     assert spec.entrypoint is None
-    assert spec.cmd == WAITRESS_CMD
-    assert spec.argv == WAITRESS_CMD
+    assert spec.cmd == SERVICE_CMD
+    assert spec.argv == SERVICE_CMD
     assert spec.exposed_ports == [8080]
     assert spec.user not in (None, "root", "0")
     assert spec.healthcheck is not None and "http://127.0.0.1:8080/" in " ".join(spec.healthcheck)
@@ -166,25 +160,6 @@ def test_shell_entrypoint_ignores_cmd(tmp_path: Path) -> None:
     )
     spec = dockerfile_spec(tmp_path)
     assert spec.argv == ["/bin/sh", "-c", "exec app --port 1"]
-
-
-def test_listen_argv_rebinds_before_the_app_spec() -> None:
-    assert listen_argv(WAITRESS_CMD, "127.0.0.1", 5123) == [
-        "waitress-serve",
-        "--host=127.0.0.1",
-        "--port=5123",
-        "--call",
-        "mysfits_service:create_app",
-    ]
-    spaced = ["/venv/bin/waitress-serve", "--port", "80", "--listen=*:80", "app:wsgi"]
-    assert listen_argv(spaced, "127.0.0.1", 9) == [
-        "/venv/bin/waitress-serve",
-        "--host=127.0.0.1",
-        "--port=9",
-        "app:wsgi",
-    ]
-    with pytest.raises(ValueError):
-        listen_argv(["gunicorn", "app:wsgi"], "127.0.0.1", 9)
 
 
 def test_requirements_pins_match_the_lab_environment() -> None:

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from mysfits_lab.service_bundle import build_context, dockerfile_spec, listen_argv
+from mysfits_lab.service_bundle import build_context, dockerfile_spec
 
 
 def free_port() -> int:
@@ -35,9 +35,10 @@ def test_dockerfile_cmd_serves_the_catalogue(tmp_path: Path) -> None:
 
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)
-    env = {**os.environ, **spec.env}
+    # The local cloud hands each task its address in HOST/PORT; the service must honour them.
+    env = {**os.environ, **spec.env, "HOST": "127.0.0.1", "PORT": str(port)}
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
-    argv = listen_argv(spec.argv, "127.0.0.1", port)
+    argv = spec.argv
     executable = shutil.which(argv[0], path=env["PATH"])
     assert executable is not None, f"{argv[0]} not on {venv_bin}"
 
@@ -58,7 +59,7 @@ def test_dockerfile_cmd_serves_the_catalogue(tmp_path: Path) -> None:
             except (urllib.error.URLError, ConnectionError):
                 exited = process.poll()
                 assert exited is None, process.stdout.read().decode(errors="replace")
-                assert time.monotonic() < deadline, "waitress did not start in 15 s"
+                assert time.monotonic() < deadline, "the service did not start in 15 s"
                 time.sleep(0.1)
         assert status == 200 and "health check" in body["message"]
 

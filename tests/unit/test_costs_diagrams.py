@@ -1,0 +1,45 @@
+import boto3
+import pytest
+
+from mysfits_lab.diagrams import service_architecture
+from mysfits_lab.lab import Lab, LabError
+from mysfits_lab.steps import costs
+
+
+def _lab(tmp_path, monkeypatch, target):
+    monkeypatch.setenv("MYSFITS_LAB_HOME", str(tmp_path))
+    session = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    return Lab(target, "us-east-1", "mysfit", session, "123456789012")
+
+
+def test_fewer_nat_gateways_cost_less():
+    def hourly(nats):
+        return sum(item.total for item in costs.service_costs(nats))
+
+    assert hourly(0) < hourly(1) < hourly(2)
+    assert {i.resource for i in costs.service_costs(0)}.isdisjoint({"NAT gateway"})
+    assert costs.rows(costs.service_costs(1))[-1]["resource"] == "total"
+
+
+def test_aws_target_refuses_without_confirmation(tmp_path, monkeypatch):
+    items = costs.service_costs(2)
+    with pytest.raises(LabError, match="confirm_costs = True"):
+        costs.confirm(_lab(tmp_path, monkeypatch, "aws"), items, confirm_costs=False)
+    assert "Confirmed" in costs.confirm(_lab(tmp_path, monkeypatch, "aws"), items, True)
+    assert "nothing is billed" in costs.confirm(_lab(tmp_path, monkeypatch, "local"), items, False)
+
+
+def test_architecture_picture_names_what_was_built():
+    values = {
+        "website": {"bucket": "site-bucket"},
+        "service": {"nlb_dns": "nlb.example", "name": "svc", "log_group": "logs-x"},
+        "network": {"vpc_id": "vpc-42"},
+    }
+    fig = service_architecture(values, tasks=2)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "VPC vpc-42" in texts
+    assert any("site-bucket" in t for t in texts)
+    assert sum("Fargate task" in t for t in texts) == 2
+    assert any("logs-x" in t for t in texts)

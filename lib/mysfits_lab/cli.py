@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from . import show
 from .lab import DEFAULT_LEARNER, LabError, validate_learner
@@ -66,25 +65,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
+    import time
+
     from .recommender.generator import generate, write_csv_gz
 
+    started = time.monotonic()
     dataset = generate(rows=args.rows, seed=args.seed)
     path = write_csv_gz(dataset, args.out)
-    print(f"wrote {args.rows} rows to {path}")
-    for key, value in _dataset_report(dataset).items():
-        print(f"  {key}: {value}")
+    report = dataset.report
+    seconds = time.monotonic() - started
+    print(f"wrote {args.rows} rows (seed {args.seed}) to {path} in {seconds:.1f}s")
+    print(f"  Bayes-optimal accuracy: {report.bayes_accuracy:.4f} (the ceiling for any model)")
+    print(f"  majority-class baseline: {report.majority_baseline:.4f}")
     return 0
-
-
-def _dataset_report(dataset: Any) -> dict[str, Any]:
-    report = {}
-    for name in ("bayes_accuracy", "majority_baseline"):
-        value = getattr(dataset, name, None)
-        if value is None and hasattr(dataset, "report"):
-            value = getattr(dataset.report, name, None)
-        if value is not None:
-            report[name] = f"{value:.4f}"
-    return report
 
 
 def build_parser() -> argparse.ArgumentParser:

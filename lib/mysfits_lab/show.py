@@ -140,3 +140,18 @@ class _LogProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def card(title: str, svg: str, text: str = "") -> None:
+    """A picture with a title: the recommended mysfit, say."""
+    if not in_notebook():
+        print(f"{title}" + (f" ({text})" if text else ""))
+        return
+    markup = (
+        "<div style='display:flex;gap:1em;align-items:center;border:1px solid #ddd;"
+        "border-radius:12px;padding:.8em;max-width:520px'>"
+        f"<div style='width:120px;height:120px'>{svg}</div>"
+        f"<div><div style='font-size:1.2em;font-weight:bold'>{html.escape(title)}</div>"
+        f"<div style='color:#555'>{html.escape(text)}</div></div></div>"
+    )
+    _display_html(markup, f"{title} ({text})" if text else title)

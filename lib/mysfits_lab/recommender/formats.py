@@ -180,7 +180,7 @@ def read_training_channel(
     for number, blob in enumerate(blobs):
         try:
             parsed = _training_csv(blob, params) if mime == CSV else _training_recordio(blob)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, LookupError) as error:
             raise DataError(f"train channel file {number}: {error}") from None
         if parsed is not None:
             features.append(parsed[0])
@@ -251,7 +251,7 @@ def decode_request(body: bytes, content_type: str, feature_dim: int | None = Non
             matrix = _stack(rows, "record") if rows else None
         else:
             matrix = _request_json(body, mime, feature_dim)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, LookupError) as error:
         raise InferenceError(f"malformed {mime} request: {error}") from None
     if matrix is None or len(matrix) == 0:
         raise InferenceError(f"the {mime} request contains no records")
@@ -302,7 +302,8 @@ def _instance_features(instance: Any, number: int, feature_dim: int | None) -> n
         return row
     keys_array = _json_numbers(keys, f"instance {number} keys").astype(np.int64)
     size = int(_json_numbers(shape, f"instance {number} shape")[-1]) if shape else feature_dim
-    if size is None or len(keys_array) != len(row) or (len(row) and keys_array.max() >= size):
+    fits = len(keys_array) == len(row) and keys_array.min() >= 0
+    if size is None or not fits or keys_array.max() >= size:
         raise ValueError(f"instance {number} has sparse keys that do not fit its shape")
     dense = np.zeros(size)
     dense[keys_array] = row

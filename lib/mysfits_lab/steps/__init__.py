@@ -15,6 +15,7 @@ from typing import Any
 STEP_MODULES: dict[str, str] = {
     "01-static-site": "website",
     "02a-service": "service",
+    "07-recommendations": "recommendations",
 }
 
 # Notebook → the earlier notebooks whose resources it needs.
@@ -22,6 +23,7 @@ PREREQUISITES: dict[str, list[str]] = {
     "00-setup": [],
     "01-static-site": [],
     "02a-service": ["01-static-site"],
+    "07-recommendations": [],
 }
 
 

@@ -126,7 +126,9 @@ def test_nlists_must_be_auto_or_positive(bad):
 
 @pytest.mark.parametrize("bad", ["5", "0", "128", "x"])
 def test_pq_m_must_be_one_of_the_faiss_values(bad):
-    with pytest.raises(HyperparameterError, match=r"^faiss_index_pq_m must be one of 1, 2, 3, 4, 8"):
+    with pytest.raises(
+        HyperparameterError, match=r"^faiss_index_pq_m must be one of 1, 2, 3, 4, 8"
+    ):
         parse(faiss_index_pq_m=bad)
     assert parse(faiss_index_pq_m="96").faiss_index_pq_m == 96
 

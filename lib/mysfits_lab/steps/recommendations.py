@@ -1,0 +1,598 @@
+"""Module 7, part 1: the k-NN recommender — data, training, endpoint, evaluation, questions.
+
+Training and hosting go through the SageMaker Python SDK v2, exactly as on AWS; on the local
+cloud the SDK finds the endpoint through ``AWS_ENDPOINT_URL``, which ``Lab.connect`` sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from botocore.exceptions import ClientError
+
+from .. import show
+from ..lab import Lab, LabError
+from ..paths import assets_dir, data_dir, learner_dir
+from ..recommender import evaluation, generator
+from ..waiting import wait_until
+from .buckets import delete_bucket, ensure_bucket
+
+MODULE = "07-recommendations"
+PREFIX = "mysfit-recommendation-dataset"
+TRAINING_INSTANCE = "ml.m5.2xlarge"
+HOSTING_INSTANCE = "ml.m4.xlarge"
+# The original workshop's hyperparameters (the built-in algorithm's defaults otherwise).
+HYPERPARAMETERS = {"feature_dim": 5, "k": 10, "sample_size": 100000, "predictor_type": "classifier"}
+QUESTIONS: list[tuple[str, list[str]]] = [
+    (
+        "Where would you spend a free afternoon?",
+        [
+            "A quiet library",
+            "A mountain summit",
+            "The bottom of a lake",
+            "A crowded market",
+            "A haunted castle",
+            "A volcano's rim",
+            "A cloud bank",
+            "Under my own bed",
+        ],
+    ),
+    (
+        "Pick a snack for a long journey.",
+        [
+            "Honey cakes",
+            "Raw fish",
+            "Glowing mushrooms",
+            "Spicy peppers",
+            "Moon cheese",
+            "Iron nails",
+            "Sea salt crackers",
+            "Whatever is nearest",
+        ],
+    ),
+    (
+        "How do you handle a disagreement?",
+        [
+            "Write a polite letter",
+            "Roar once, loudly",
+            "Vanish for a week",
+            "Call a vote",
+            "Turn it into a riddle",
+            "Challenge to a race",
+            "Hold a grudge for a century",
+            "Laugh it off",
+        ],
+    ),
+    (
+        "Which sound do you fall asleep to?",
+        [
+            "Rain on a roof",
+            "Crackling fire",
+            "Whale song",
+            "Thunder",
+            "Wind chimes",
+            "Total silence",
+            "A bubbling cauldron",
+            "Distant bells",
+        ],
+    ),
+    (
+        "What would you guard with your life?",
+        [
+            "A pile of gold",
+            "An ancient secret",
+            "A garden",
+            "My friends",
+            "A bridge",
+            "A single shiny pebble",
+            "The last cookie",
+            "My reputation",
+        ],
+    ),
+]
+DEFAULT_ANSWERS = [3, 5, 1, 7, 2]
+
+
+# -- data ---------------------------------------------------------------------------------
+def workdir(lab: Lab) -> Path:
+    path = learner_dir(lab.learner) / "recommender"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def generate_data(lab: Lab, rows: int = 1_000_000, seed: int = 0) -> generator.Dataset:
+    """Generate the questionnaire data set and keep a csv.gz copy (the original's format)."""
+    dataset = generator.generate(rows=rows, seed=seed)
+    generator.write_csv_gz(dataset, workdir(lab) / "mysfit-preferences.csv.gz")
+    return dataset
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """The 12 mysfits in label order (the order of the original table load)."""
+    items = json.loads((data_dir() / "populate-dynamodb.json").read_text())["MysfitsTable"]
+    mysfits = []
+    for request in items:
+        item = request["PutRequest"]["Item"]
+        mysfits.append(
+            {
+                "mysfitId": item["MysfitId"]["S"],
+                "name": item["Name"]["S"],
+                "species": item["Species"]["S"],
+                "stem": item["ThumbImageUri"]["S"].rsplit("/", 1)[-1].split("_", 1)[0],
+            }
+        )
+    return mysfits
+
+
+def explore(dataset: generator.Dataset) -> Any:
+    """Per mysfit: how many fans, and the most common answer to each question."""
+    import pandas as pd
+
+    frame = pd.DataFrame(dataset.data, columns=["q1", "q2", "q3", "q4", "q5", "label"])
+    names = {i: m["name"] for i, m in enumerate(catalogue())}
+    summary = frame.groupby("label").agg(
+        fans=("q1", "size"),
+        **{f"q{i} usual answer": (f"q{i}", lambda s: s.mode()[0]) for i in range(1, 6)},
+    )
+    summary.insert(0, "mysfit", summary.index.map(names))
+    summary["share"] = (summary["fans"] / len(frame)).map("{:.1%}".format)
+    return summary.reset_index(drop=True)
+
+
+def plot_answer_profiles(dataset: generator.Dataset) -> Any:
+    """One heat map per question: how each mysfit's fans answer (row-normalised)."""
+    import matplotlib.pyplot as plt
+
+    names = [m["name"] for m in catalogue()]
+    fig, axes = plt.subplots(1, 5, figsize=(15, 4.2), sharey=True)
+    for question, ax in enumerate(axes):
+        counts = np.zeros((12, 8))
+        np.add.at(counts, (dataset.labels, dataset.features[:, question] - 1), 1)
+        counts /= counts.sum(axis=1, keepdims=True).clip(min=1)
+        ax.imshow(counts, cmap="magma_r", aspect="auto", vmin=0, vmax=counts.max())
+        ax.set_title(f"Question {question + 1}", fontsize=10)
+        ax.set_xticks(range(8), [str(a) for a in range(1, 9)], fontsize=8)
+        ax.set_xlabel("answer")
+    axes[0].set_yticks(range(12), names, fontsize=8)
+    fig.suptitle("How each mysfit's fans answer (darker = more of them)", x=0.01, ha="left")
+    fig.tight_layout()
+    return fig
+
+
+def split(dataset: generator.Dataset, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The seeded 90/10 split of the original notebook."""
+    return generator.split(dataset.data, train_fraction=0.9, seed=seed)
+
+
+def _label_first_csv(rows: np.ndarray) -> bytes:
+    # The built-in algorithm reads CSV with the label in the first column (label_size=1).
+    return generator.format_int_csv(np.column_stack([rows[:, -1], rows[:, :-1]]))
+
+
+def upload(lab: Lab, train: np.ndarray, test: np.ndarray) -> dict[str, str]:
+    """Upload both channels as CSV; returns their S3 URIs (keys carry a content hash)."""
+    bucket = ensure_bucket(lab, "sagemaker")
+    s3 = lab.client("s3")
+    uris = {}
+    for channel, rows in (("train", train), ("test", test)):
+        body = _label_first_csv(rows)
+        digest = hashlib.sha256(body).hexdigest()[:12]
+        key = f"{PREFIX}/{channel}/{digest}/data.csv"
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv")
+        uris[channel] = f"s3://{bucket}/{PREFIX}/{channel}/{digest}/"
+    return uris
+
+
+# -- SageMaker ----------------------------------------------------------------------------
+def sagemaker_session(lab: Lab) -> Any:
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    import sagemaker
+
+    return sagemaker.Session(
+        boto_session=lab.session, default_bucket=ensure_bucket(lab, "sagemaker")
+    )
+
+
+def ensure_role(lab: Lab) -> str:
+    """The execution role SageMaker assumes to read the data and write the model."""
+    iam, name = lab.client("iam"), lab.name("MysfitsSageMakerRole")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    try:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+    except ClientError:
+        arn = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=lab.tag_list()
+        )["Role"]["Arn"]
+    bucket = lab.bucket_name("sagemaker")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                    "cloudwatch:PutMetricData",
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="mysfits-knn", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def knn_image(lab: Lab) -> str:
+    from sagemaker import image_uris
+
+    return image_uris.retrieve("knn", lab.region)
+
+
+def job_name(lab: Lab, uris: dict[str, str], hyperparameters: dict[str, Any]) -> str:
+    """Same data and hyperparameters → same job, so a rerun reuses the trained model."""
+    fingerprint = json.dumps([uris, hyperparameters], sort_keys=True).encode()
+    return lab.name(f"knn-{hashlib.sha256(fingerprint).hexdigest()[:10]}")[:63]
+
+
+def _describe_job(lab: Lab, name: str) -> dict[str, Any] | None:
+    try:
+        return lab.client("sagemaker").describe_training_job(TrainingJobName=name)
+    except ClientError:
+        return None
+
+
+def train(lab: Lab, uris: dict[str, str], hyperparameters: dict[str, Any] | None = None) -> Any:
+    """Train (or reuse) the k-NN model with the SDK's Estimator; returns the estimator."""
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+
+    hyperparameters = dict(hyperparameters or HYPERPARAMETERS)
+    session = sagemaker_session(lab)
+    name = job_name(lab, uris, hyperparameters)
+    existing = _describe_job(lab, name)
+    if existing and existing["TrainingJobStatus"] == "Completed":
+        print(f"Reusing training job {name} (same data and hyperparameters).")
+        return Estimator.attach(name, sagemaker_session=session)
+    estimator = Estimator(
+        image_uri=knn_image(lab),
+        role=ensure_role(lab),
+        instance_count=1,
+        instance_type=TRAINING_INSTANCE,
+        output_path=f"s3://{lab.bucket_name('sagemaker')}/{PREFIX}/output",
+        sagemaker_session=session,
+        hyperparameters=hyperparameters,
+        tags=lab.tag_list(),
+    )
+    channels = {
+        channel: TrainingInput(uri, content_type="text/csv;label_size=1")
+        for channel, uri in uris.items()
+    }
+    if existing is None or existing["TrainingJobStatus"] in ("Failed", "Stopped"):
+        if existing is not None:
+            name = f"{name[:50]}-{int(time.time())}"
+        estimator.fit(channels, job_name=name, wait=False)
+    follow_training(lab, name)
+    return Estimator.attach(name, sagemaker_session=session)
+
+
+def follow_training(lab: Lab, name: str, timeout: float | None = None) -> dict[str, Any]:
+    """Wait for a training job, printing its status changes and log lines as they come."""
+    sm, logs = lab.client("sagemaker"), lab.client("logs")
+    timeout = timeout or (600 if lab.is_local else 3600)
+    started, seen, tokens = time.monotonic(), set(), {}
+    while True:
+        job = sm.describe_training_job(TrainingJobName=name)
+        for transition in job.get("SecondaryStatusTransitions", []):
+            key = transition["Status"]
+            if key not in seen:
+                seen.add(key)
+                print(f"[{key}] {transition.get('StatusMessage', '')}")
+        _print_logs(logs, name, tokens)
+        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            break
+        if time.monotonic() - started > timeout:
+            raise LabError(f"training job {name} still running after {timeout:.0f}s")
+        time.sleep(lab.poll_interval * (1 if lab.is_local else 3))
+    _print_logs(logs, name, tokens)
+    if job["TrainingJobStatus"] != "Completed":
+        raise LabError(
+            f"training job {name} {job['TrainingJobStatus']}: {job.get('FailureReason', '')}"
+        )
+    return job
+
+
+def _print_logs(logs: Any, job: str, tokens: dict[str, str]) -> None:
+    group = "/aws/sagemaker/TrainingJobs"
+    try:
+        streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")
+    except ClientError:
+        return
+    for stream in streams.get("logStreams", []):
+        name = stream["logStreamName"]
+        kwargs = {"logGroupName": group, "logStreamName": name, "startFromHead": True}
+        if name in tokens:
+            kwargs["nextToken"] = tokens[name]
+        page = logs.get_log_events(**kwargs)
+        for event in page.get("events", []):
+            print(f"  | {event['message'].rstrip()}")
+        tokens[name] = page.get("nextForwardToken", tokens.get(name, ""))
+
+
+def final_metrics(lab: Lab, estimator: Any) -> list[dict[str, str]]:
+    job = lab.client("sagemaker").describe_training_job(
+        TrainingJobName=estimator.latest_training_job.name
+    )
+    return [
+        {"metric": m["MetricName"], "value": f"{m['Value']:.4f}"}
+        for m in job.get("FinalMetricDataList", [])
+    ]
+
+
+def endpoint_name(lab: Lab) -> str:
+    return lab.name("knn-ml-m4-xlarge")
+
+
+def _endpoint(lab: Lab) -> dict[str, Any] | None:
+    try:
+        return lab.client("sagemaker").describe_endpoint(EndpointName=endpoint_name(lab))
+    except ClientError:
+        return None
+
+
+def deploy(lab: Lab, estimator: Any) -> Any:
+    """Host the model on an endpoint (reused when it already serves this model)."""
+    from sagemaker.deserializers import JSONDeserializer
+    from sagemaker.predictor import Predictor
+    from sagemaker.serializers import CSVSerializer
+
+    sm, name = lab.client("sagemaker"), endpoint_name(lab)
+    job = estimator.latest_training_job.name
+    current = _endpoint(lab)
+    if current is None:
+        # wait=False: the SDK would poll every 30 s; lib's waiter below polls faster.
+        estimator.deploy(
+            initial_instance_count=1,
+            instance_type=HOSTING_INSTANCE,
+            endpoint_name=name,
+            model_name=job,
+            wait=False,
+            tags=lab.tag_list(),
+        )
+    elif current["EndpointConfigName"] != name or _config_model(lab, name) != job:
+        model = estimator.create_model(name=job)
+        model._create_sagemaker_model(instance_type=HOSTING_INSTANCE)
+        config = f"{name}-{int(time.time())}"
+        sm.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": job,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": HOSTING_INSTANCE,
+                }
+            ],
+        )
+        sm.update_endpoint(EndpointName=name, EndpointConfigName=config)
+    wait_for_endpoint(lab)
+    lab.outputs.record(
+        MODULE,
+        {
+            "recommendations.endpoint_name": name,
+            "recommendations.training_job": job,
+            "recommendations.model_data": estimator.model_data,
+        },
+    )
+    return Predictor(
+        name,
+        sagemaker_session=estimator.sagemaker_session,
+        serializer=CSVSerializer(),
+        deserializer=JSONDeserializer(),
+    )
+
+
+def _config_model(lab: Lab, config: str) -> str | None:
+    try:
+        described = lab.client("sagemaker").describe_endpoint_config(EndpointConfigName=config)
+    except ClientError:
+        return None
+    return described["ProductionVariants"][0]["ModelName"]
+
+
+def wait_for_endpoint(lab: Lab) -> dict[str, Any]:
+    def in_service() -> dict[str, Any] | None:
+        endpoint = _endpoint(lab)
+        if endpoint and endpoint["EndpointStatus"] == "Failed":
+            raise LabError(f"endpoint failed: {endpoint.get('FailureReason', '')}")
+        return endpoint if endpoint and endpoint["EndpointStatus"] == "InService" else None
+
+    return wait_until(
+        in_service,
+        f"endpoint {endpoint_name(lab)} to be InService",
+        timeout=120 if lab.is_local else 1800,
+        interval=lab.poll_interval * 2,
+    )
+
+
+# -- evaluation and recommendation --------------------------------------------------------
+def predict(predictor: Any, features: np.ndarray, batch: int = 10_000) -> np.ndarray:
+    """Labels predicted by the endpoint, in batches of CSV rows."""
+    labels = []
+    for start in range(0, len(features), batch):
+        answer = predictor.predict(features[start : start + batch])
+        labels += [int(p["predicted_label"]) for p in answer["predictions"]]
+    return np.asarray(labels)
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    bayes_ceiling: float
+    baseline: float
+    confusion: np.ndarray
+    rows: int
+
+    def table(self) -> list[dict[str, str]]:
+        return [
+            {"measure": "k-NN accuracy on the test split", "value": f"{self.accuracy:.3f}"},
+            {"measure": "Bayes-optimal ceiling", "value": f"{self.bayes_ceiling:.3f}"},
+            {"measure": "k-NN / ceiling", "value": f"{self.accuracy / self.bayes_ceiling:.1%}"},
+            {"measure": "majority-class baseline", "value": f"{self.baseline:.3f}"},
+            {"measure": "test rows", "value": str(self.rows)},
+        ]
+
+
+def evaluate(
+    predictor: Any, dataset: generator.Dataset, test: np.ndarray, train: np.ndarray
+) -> Evaluation:
+    predicted = predict(predictor, test[:, :-1])
+    truth = test[:, -1]
+    return Evaluation(
+        accuracy=evaluation.accuracy(truth, predicted),
+        bayes_ceiling=dataset.report.bayes_accuracy,
+        baseline=evaluation.majority_baseline(truth, train[:, -1]),
+        confusion=evaluation.confusion_matrix(truth, predicted, n_labels=12),
+        rows=len(test),
+    )
+
+
+def plot_confusion(result: Evaluation) -> Any:
+    import matplotlib.pyplot as plt
+
+    names = [m["name"] for m in catalogue()]
+    normalised = result.confusion / result.confusion.sum(axis=1, keepdims=True).clip(min=1)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(12), names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(12), names, fontsize=8)
+    ax.set_xlabel("recommended")
+    ax.set_ylabel("favourite")
+    ax.set_title(f"Confusion matrix (accuracy {result.accuracy:.3f})", loc="left")
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of each favourite")
+    fig.tight_layout()
+    return fig
+
+
+def recommend(predictor: Any, answers: list[int]) -> dict[str, Any]:
+    """The mysfit the endpoint recommends for five answers (each 1-8)."""
+    if len(answers) != 5 or not all(isinstance(a, int) and 1 <= a <= 8 for a in answers):
+        raise LabError(f"answers must be five whole numbers from 1 to 8 (got {answers!r})")
+    label = int(predictor.predict(np.asarray([answers]))["predictions"][0]["predicted_label"])
+    return catalogue()[label] | {"label": label}
+
+
+def picture(mysfit: dict[str, Any]) -> str:
+    """The site's own picture of a mysfit (SVG markup)."""
+    return (assets_dir() / "web" / "images" / f"{mysfit['stem']}.svg").read_text()
+
+
+def show_recommendation(mysfit: dict[str, Any]) -> None:
+    show.card(
+        title=f"We recommend {mysfit['name']} the {mysfit['species']}",
+        svg=picture(mysfit),
+        text=f"label {mysfit['label']} · mysfit id {mysfit['mysfitId']}",
+    )
+
+
+def questionnaire(predictor: Any, defaults: list[int] | None = None) -> Any:
+    """Five questions with eight answers each; every change asks the endpoint again.
+
+    Shows the recommendation for ``defaults`` straight away, so an unattended run (papermill)
+    has a result without anyone clicking.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    defaults = defaults or DEFAULT_ANSWERS
+    pickers = [
+        widgets.Dropdown(
+            options=[(text, i + 1) for i, text in enumerate(options)],
+            value=defaults[n],
+            description=f"Q{n + 1}",
+            layout=widgets.Layout(width="420px"),
+        )
+        for n, (_question, options) in enumerate(QUESTIONS)
+    ]
+    labels = [widgets.HTML(f"<b>{question}</b>") for question, _ in QUESTIONS]
+    result = widgets.Output()
+
+    def refresh(_change: Any = None) -> None:
+        with result:
+            result.clear_output(wait=True)
+            show_recommendation(recommend(predictor, [p.value for p in pickers]))
+
+    for picker in pickers:
+        picker.observe(refresh, names="value")
+    form = widgets.VBox([w for pair in zip(labels, pickers, strict=True) for w in pair])
+    display(widgets.HBox([form, result]))
+    refresh()
+    return recommend(predictor, [p.value for p in pickers])
+
+
+# -- clean-up -----------------------------------------------------------------------------
+def teardown(lab: Lab) -> list[str]:
+    sm, removed = lab.client("sagemaker"), []
+    endpoint = _endpoint(lab)
+    if endpoint:
+        sm.delete_endpoint(EndpointName=endpoint_name(lab))
+        removed.append(f"endpoint {endpoint_name(lab)}")
+    prefix = lab.name("knn")
+    for config in sm.list_endpoint_configs(NameContains=prefix)["EndpointConfigs"]:
+        sm.delete_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
+        removed.append(f"endpoint config {config['EndpointConfigName']}")
+    for model in sm.list_models(NameContains=prefix)["Models"]:
+        sm.delete_model(ModelName=model["ModelName"])
+        removed.append(f"model {model['ModelName']}")
+    removed += delete_bucket(lab, "sagemaker")
+    iam, role = lab.client("iam"), lab.name("MysfitsSageMakerRole")
+    try:
+        iam.delete_role_policy(RoleName=role, PolicyName="mysfits-knn")
+        iam.delete_role(RoleName=role)
+        removed.append(f"IAM role {role}")
+    except ClientError:
+        pass
+    lab.outputs.forget(
+        "recommendations.endpoint_name",
+        "recommendations.training_job",
+        "recommendations.model_data",
+    )
+    return removed
+
+
+# -- whole module (for lab.prepare) --------------------------------------------------------
+def build(lab: Lab, rows: int = 1_000_000, seed: int = 0) -> dict[str, Any]:
+    dataset = generate_data(lab, rows, seed)
+    train_rows, test_rows = split(dataset, seed)
+    deploy(lab, train(lab, upload(lab, train_rows, test_rows)))
+    return {"recommendations.endpoint_name": endpoint_name(lab)}
+
+
+def is_built(lab: Lab) -> bool:
+    endpoint = _endpoint(lab)
+    return bool(endpoint) and endpoint["EndpointStatus"] == "InService"

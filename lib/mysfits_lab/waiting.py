@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from . import show
 
 T = TypeVar("T")
+# Waits shorter than this show no progress at all: on the local cloud most are.
+_QUIET_SECONDS = 2.0
 
 
 class WaitTimeout(TimeoutError):
@@ -24,7 +26,7 @@ def wait_until(
 ) -> T:
     """Call ``check`` until it returns something truthy; show elapsed time while waiting."""
     start = time.monotonic()
-    bar = show.progress(total=int(timeout), desc=f"Waiting for {what}", unit="s")
+    bar: Any = None
     shown = 0
     last_error: Exception | None = None
     try:
@@ -42,10 +44,12 @@ def wait_until(
                 raise WaitTimeout(
                     f"{what} did not happen within {timeout:.0f}s{detail}. {hint}".strip()
                 )
+            if bar is None and elapsed >= _QUIET_SECONDS:
+                bar = show.progress(total=int(timeout), desc=f"Waiting for {what}", unit="s")
+            if bar is not None and int(elapsed) > shown:
+                bar.update(int(elapsed) - shown)
+                shown = int(elapsed)
             time.sleep(interval)
-            now = int(time.monotonic() - start)
-            if now > shown:
-                bar.update(now - shown)
-                shown = now
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()

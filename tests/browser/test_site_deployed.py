@@ -27,3 +27,22 @@ def test_the_site_is_forbidden_in_the_browser_without_the_policy(lab, page):
         assert page.locator("article.mysfit-card").count() == 0
     finally:
         website.allow_public_read(lab, lab.outputs.get("website.bucket"))
+
+
+def test_after_module_2a_the_site_lists_the_mysfits_served_by_the_api(lab, page, console_errors):
+    from mysfits_lab.steps import service
+
+    website.build(lab)
+    service.build(lab)
+    api_calls = []
+    page.on("request", lambda request: api_calls.append(request.url))
+    page.goto(f"{lab.outputs.get('website.url')}/")
+    page.wait_for_selector("body[data-state='ready']", timeout=15_000)
+    assert page.locator("body").get_attribute("data-source") == "api"
+    assert page.locator("article.mysfit-card").count() == 6
+    assert f"{lab.outputs.get('service.url')}/mysfits" in api_calls
+    page.locator(".filter-btn[data-filter='GoodEvil'][data-value='Good']").click()
+    page.wait_for_selector("body[data-state='ready']")
+    assert page.locator("article.mysfit-card").count() == 1  # CoCo, the only Good one of six
+    assert f"{lab.outputs.get('service.url')}/mysfits?filter=GoodEvil&value=Good" in api_calls
+    assert console_errors == []

@@ -25,7 +25,12 @@ from werkzeug.serving import make_server
 
 from .edge import Edge
 from .listeners import ListenerPool
+from .providers.codebuild import CodeBuildProvider
+from .providers.ecs import EcsProvider
+from .providers.elb import LoadBalancerProvider
+from .providers.images import ImagesProvider
 from .providers.s3_website import S3WebsiteProvider
+from .providers.sagemaker import SageMakerProvider
 
 log = logging.getLogger("mysfits_lab.localcloud")
 
@@ -42,7 +47,14 @@ def _moto_app() -> Any:
 
 
 def default_providers() -> list:
-    return [S3WebsiteProvider()]
+    return [
+        S3WebsiteProvider(),
+        ImagesProvider(),
+        CodeBuildProvider(),
+        LoadBalancerProvider(),
+        EcsProvider(),
+        SageMakerProvider(),
+    ]
 
 
 class LocalCloud:

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from mysfits_lab import paths, service_bundle
+from mysfits_lab.localcloud.images import ImageStore
 from mysfits_lab.service_bundle import (
     build_context,
-    dockerfile_spec,
     source_zip,
 )
 
@@ -92,74 +92,17 @@ def test_source_zip_is_the_context_and_deterministic(tmp_path: Path) -> None:
     assert source_zip() != data  # the default catalogue is different content
 
 
-def test_service_dockerfile_spec(tmp_path: Path) -> None:
-    context = build_context(tmp_path / "ctx")
-    spec = dockerfile_spec(context)
-    assert spec.base_image is not None and spec.base_image.startswith("python:3.12")
-    assert "slim" in spec.base_image
-    assert spec.workdir == "/app"
-    assert spec.env["MYSFITS_BACKEND"] == "catalogue"
-    assert spec.env["PYTHONUNBUFFERED"] == "1"
-    assert spec.entrypoint is None
-    assert spec.cmd == SERVICE_CMD
-    assert spec.argv == SERVICE_CMD
-    assert spec.exposed_ports == [8080]
-    assert spec.user not in (None, "root", "0")
-    assert spec.healthcheck is not None and "http://127.0.0.1:8080/" in " ".join(spec.healthcheck)
-    assert spec.host_workdir(context) == (context / "app").resolve()
-    assert (spec.host_workdir(context) / "mysfits_service.py").is_file()
-
-
-def test_dockerfile_parser_forms(tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "run.sh").write_text("", encoding="utf-8")
-    (tmp_path / "Dockerfile").write_text(
-        "\n".join(
-            [
-                "# syntax=docker/dockerfile:1",
-                "FROM golang:1.22 AS build",
-                "WORKDIR /build",
-                'ENV STAGE="first"',
-                'CMD ["ignored"]',
-                "FROM debian:bookworm-slim",
-                "WORKDIR /srv",
-                "WORKDIR web",
-                "ENV GREETING hello there",
-                'ENV A=1 B="two words" \\',
-                "    C=3",
-                "copy --chown=1000 src/ ./code/",
-                "COPY run.sh /usr/local/bin/",
-                "expose 80/tcp 443",
-                "USER 1000:1000",
-                "HEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1",
-                'ENTRYPOINT ["/usr/local/bin/run.sh", "--verbose"]',
-                "CMD serve --all",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    spec = dockerfile_spec(tmp_path)
-    assert spec.base_image == "debian:bookworm-slim"
-    assert spec.workdir == "/srv/web"
-    assert spec.env == {"GREETING": "hello there", "A": "1", "B": "two words", "C": "3"}
-    assert spec.exposed_ports == [80, 443]
-    assert spec.user == "1000:1000"
-    assert spec.healthcheck == ["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"]
-    assert spec.entrypoint == ["/usr/local/bin/run.sh", "--verbose"]
-    assert spec.cmd == ["/bin/sh", "-c", "serve --all"]
-    assert spec.argv == ["/usr/local/bin/run.sh", "--verbose", "/bin/sh", "-c", "serve --all"]
-    assert spec.host_path(tmp_path, "/srv/web/code/x.py") == (tmp_path / "src" / "x.py").resolve()
-    assert spec.host_path(tmp_path, "/usr/local/bin/run.sh") == (tmp_path / "run.sh").resolve()
-    assert spec.host_path(tmp_path, "/etc/passwd") is None
-
-
-def test_shell_entrypoint_ignores_cmd(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text(
-        'FROM scratch\nENTRYPOINT exec app --port 1\nCMD ["--ignored"]\n', encoding="utf-8"
-    )
-    spec = dockerfile_spec(tmp_path)
-    assert spec.argv == ["/bin/sh", "-c", "exec app --port 1"]
+def test_service_image_runs_the_service_as_a_non_root_user(tmp_path: Path) -> None:
+    image = ImageStore(tmp_path / "images").build(build_context(tmp_path / "ctx"))
+    assert image.base_image is not None and image.base_image.startswith("python:3.12-slim")
+    assert image.workdir == "/app"
+    assert image.env["MYSFITS_BACKEND"] == "catalogue"
+    assert image.command() == SERVICE_CMD
+    assert image.exposed_ports == [8080]
+    assert image.user not in (None, "root", "0")
+    assert image.healthcheck is not None and "http://127.0.0.1:8080/" in " ".join(image.healthcheck)
+    assert (image.host_path(image.workdir) / "mysfits_service.py").is_file()
+    assert (image.host_path(image.workdir) / "catalogue.json").is_file()
 
 
 def test_requirements_pins_match_the_lab_environment() -> None:

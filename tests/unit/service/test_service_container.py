@@ -13,7 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from mysfits_lab.service_bundle import build_context, dockerfile_spec
+from mysfits_lab.localcloud.images import ImageStore
+from mysfits_lab.service_bundle import build_context
 
 
 def free_port() -> int:
@@ -28,17 +29,16 @@ def get_json(url: str) -> tuple[int, dict, dict]:
 
 
 def test_dockerfile_cmd_serves_the_catalogue(tmp_path: Path) -> None:
-    context = build_context(tmp_path / "snapshot")
-    spec = dockerfile_spec(context)
-    workdir = spec.host_workdir(context)
-    assert workdir is not None and workdir.is_dir()
+    image = ImageStore(tmp_path / "images").build(build_context(tmp_path / "context"))
+    workdir = image.host_path(image.workdir)
+    assert workdir.is_dir()
 
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)
     # The local cloud hands each task its address in HOST/PORT; the service must honour them.
-    env = {**os.environ, **spec.env, "HOST": "127.0.0.1", "PORT": str(port)}
+    env = {**os.environ, **image.env, "HOST": "127.0.0.1", "PORT": str(port)}
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
-    argv = spec.argv
+    argv = image.command()
     executable = shutil.which(argv[0], path=env["PATH"])
     assert executable is not None, f"{argv[0]} not on {venv_bin}"
 

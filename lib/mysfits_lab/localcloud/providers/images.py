@@ -1,0 +1,184 @@
+"""The image store as a provider: ``cloud.images``, and the control routes the docker shim uses.
+
+Routes under ``/_localcloud/images``:
+- ``GET  /_localcloud/images`` — every image with its local names
+- ``GET  /_localcloud/images/resolve?ref=REF`` — the image a task would run (ECR URIs via ECR)
+- ``POST /_localcloud/images/build`` ``{context, dockerfile?, tags?, build_args?}``
+- ``POST /_localcloud/images/tag`` ``{source, target}``
+- ``POST /_localcloud/images/login`` ``{registry, username, password}``
+- ``POST /_localcloud/images/push`` ``{ref, username?, password?}``
+Failures answer 400 (404 for unknown images) with ``{"message": <what docker would print>}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from werkzeug.wrappers import Request, Response
+
+from ..images import (
+    ImageError,
+    ImageStore,
+    Reference,
+    ecr_registry,
+    parse_reference,
+    registry_host,
+)
+
+if TYPE_CHECKING:
+    from ..server import LocalCloud
+
+log = logging.getLogger("mysfits_lab.localcloud.images")
+
+
+def _error(message: str, status: int = 400, **extra: Any) -> Response:
+    return Response(json.dumps({"message": message, **extra}), status, mimetype="application/json")
+
+
+class ImagesProvider:
+    name = "images"
+
+    def __init__(self) -> None:
+        self.cloud: LocalCloud | None = None
+        self.store: ImageStore | None = None
+
+    def attach(self, cloud: LocalCloud) -> None:
+        self.cloud = cloud
+        self.store = ImageStore(cloud.state_dir / "images", registry=self._ecr_digest)
+        cloud.images = self.store  # type: ignore[attr-defined]
+        cloud.edge.control_route("images", self._control)
+
+    # -- ECR --------------------------------------------------------------------------------
+    def _ecr(self, region: str) -> Any:
+        assert self.cloud is not None
+        return self.cloud.client("ecr", region)
+
+    def _ecr_digest(self, reference: Reference) -> str:
+        """What ECR holds for an ECR reference — the registry, not local tags, is the truth."""
+        assert reference.ecr is not None
+        account, region = reference.ecr
+        image_id = (
+            {"imageDigest": reference.digest} if reference.digest else {"imageTag": reference.tag}
+        )
+        try:
+            found = self._ecr(region).describe_images(
+                registryId=account, repositoryName=reference.repository, imageIds=[image_id]
+            )
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "RepositoryNotFoundException":
+                raise LookupError(
+                    f"{reference}: not found: the repository "
+                    f"'{reference.repository}' does not exist in ECR"
+                ) from None
+            if code == "ImageNotFoundException":
+                what = reference.digest or f"tag '{reference.tag}'"
+                raise LookupError(
+                    f"{reference}: not found: ECR repository "
+                    f"'{reference.repository}' has no image with {what}"
+                ) from None
+            raise
+        return found["imageDetails"][0]["imageDigest"]
+
+    def check_login(self, registry: str, username: str, password: str) -> str:
+        """Raise ImageError unless the credentials are the local ECR's; returns the host."""
+        host = registry_host(registry)
+        ecr = ecr_registry(host)
+        if ecr is None:
+            raise ImageError(
+                f'Error response from daemon: Get "https://{host}/v2/": the local '
+                "cloud only hosts ECR registries "
+                "(<account>.dkr.ecr.<region>.amazonaws.com)"
+            )
+        account, region = ecr
+        data = self._ecr(region).get_authorization_token(registryIds=[account])
+        token = base64.b64decode(data["authorizationData"][0]["authorizationToken"]).decode()
+        expected_user, _, expected_password = token.partition(":")
+        if not password or (username, password) != (expected_user, expected_password):
+            raise ImageError(
+                f"Error response from daemon: login attempt to https://{host}/v2/ "
+                "failed with status: 400 Bad Request"
+            )
+        return host
+
+    # -- routes -----------------------------------------------------------------------------
+    def _control(self, request: Request) -> Any:
+        assert self.store is not None
+        action = request.path.rstrip("/").split("/_localcloud/images", 1)[1].strip("/")
+        if request.method == "GET":
+            if action == "":
+                return {"images": self.store.list()}
+            if action == "resolve":
+                ref = request.args.get("ref", "")
+                return self.store.resolve(ref).to_dict()  # LookupError → 404
+            return _error(f"no images endpoint {action!r}", 404)
+        body = request.get_json(silent=True) or {}
+        handler = {
+            "build": self._build,
+            "tag": self._tag,
+            "login": self._login,
+            "push": self._push,
+        }.get(action)
+        if handler is None:
+            return _error(f"no images endpoint {action!r}", 404)
+        lines: list[str] = []
+        try:
+            return handler(body, lines)
+        except (ImageError, ValueError) as exc:
+            return _error(str(exc), lines=lines)
+        except LookupError as exc:
+            return _error(str(exc), 404, lines=lines)
+
+    def _build(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+        assert self.store is not None
+        context = body.get("context")
+        if not context:
+            raise ImageError('"docker build" requires exactly 1 argument: the build context')
+        image = self.store.build(
+            Path(context),
+            body.get("dockerfile") or "Dockerfile",
+            tags=body.get("tags") or [],
+            build_args=body.get("build_args") or {},
+            progress=lines.append,
+        )
+        log.info("built image %s from %s", image.id, context)
+        return {"image": image.to_dict(), "lines": lines}
+
+    def _tag(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+        assert self.store is not None
+        image = self.store.tag(body.get("source", ""), body.get("target", ""))
+        return {"image": image.to_dict(), "lines": lines}
+
+    def _login(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+        host = self.check_login(
+            body.get("registry", ""), body.get("username", ""), body.get("password", "")
+        )
+        return {"registry": host, "message": "Login Succeeded"}
+
+    def _push(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
+        assert self.store is not None
+        reference = parse_reference(body.get("ref", ""))
+        lines.append(f"The push refers to repository [{reference.name}]")
+        if reference.ecr:
+            if not body.get("password"):
+                raise ImageError("no basic auth credentials")
+            self.check_login(reference.registry or "", body.get("username", ""), body["password"])
+        region = reference.ecr[1] if reference.ecr else self.cloud.region  # type: ignore[union-attr]
+        digest = self.store.push(str(reference), self._ecr(region))
+        image = self.store.get(digest)
+        lines.append(f"{image.id}: Pushed")
+        lines.append(f"{reference.tag}: digest: {digest} size: {len(self.store.manifest(image))}")
+        log.info("pushed %s (%s)", reference, digest)
+        return {"digest": digest, "lines": lines}
+
+    # -- provider protocol ------------------------------------------------------------------
+    def stop(self) -> None:
+        """Snapshots are plain folders in the instance's state directory: nothing runs."""
+
+    def status(self) -> dict[str, Any]:
+        return {"images": len(self.store.list()) if self.store else 0}

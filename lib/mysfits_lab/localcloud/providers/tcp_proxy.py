@@ -1,0 +1,171 @@
+"""A layer-4 proxy on loopback: what a network load balancer listener does with a connection.
+
+Each listener is a TCP server on 127.0.0.1. For every accepted connection the proxy asks the
+listener's ``choose`` callable for candidate targets (already in round-robin order, healthy only),
+connects to the first one that accepts, and pipes bytes both ways, passing half-closes on, until
+both directions are done. With no candidate — or none accepting — the client connection is reset,
+as an NLB does when it has no healthy target.
+
+All listeners share one asyncio loop on a daemon thread. The proxy counts open connections per
+target so that the load balancer can finish draining a deregistered target as soon as it is idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+log = logging.getLogger("mysfits_lab.localcloud.tcp_proxy")
+
+Target = tuple[str, int]
+Chooser = Callable[[], list[Target]]
+
+CONNECT_TIMEOUT = 2.0
+_CHUNK = 64 * 1024
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with RST rather than FIN (SO_LINGER 0), the way an NLB refuses a connection."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+class TcpProxy:
+    """Named loopback listeners forwarding to targets picked per connection."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tcp-proxy", daemon=True
+        )
+        self._thread.start()
+        self._servers: dict[str, asyncio.Server] = {}
+        self._connections: Counter[Target] = Counter()
+        self._lock = threading.Lock()
+
+    # -- listeners ----------------------------------------------------------------------
+    def open(self, name: str, choose: Chooser, port: int = 0) -> int:
+        """Start listening (idempotent per name); returns the local port."""
+        existing = self._servers.get(name)
+        if existing is not None:
+            return existing.sockets[0].getsockname()[1]
+        future = asyncio.run_coroutine_threadsafe(self._start(name, choose, port), self._loop)
+        return future.result(timeout=5)
+
+    async def _start(self, name: str, choose: Chooser, port: int) -> int:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            # Cancelled only at shutdown: end quietly instead of logging every open connection.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._handle(reader, writer, choose)
+
+        server = await asyncio.start_server(handle, self.host, port, reuse_address=True)
+        self._servers[name] = server
+        return server.sockets[0].getsockname()[1]
+
+    def port(self, name: str) -> int | None:
+        server = self._servers.get(name)
+        return server.sockets[0].getsockname()[1] if server else None
+
+    def close(self, name: str) -> None:
+        """Stop accepting on the listener; connections already open are left to finish."""
+        server = self._servers.pop(name, None)
+        if server is not None:
+            self._loop.call_soon_threadsafe(server.close)
+
+    def shutdown(self) -> None:
+        for name in list(self._servers):
+            self.close(name)
+
+        async def cancel_all() -> None:
+            current = asyncio.current_task()
+            for task in asyncio.all_tasks():
+                if task is not current:
+                    task.cancel()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(cancel_all(), self._loop).result(timeout=2)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=2)
+
+    def active_connections(self, target: Target) -> int:
+        with self._lock:
+            return self._connections[target]
+
+    # -- connections --------------------------------------------------------------------
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, choose: Chooser
+    ) -> None:
+        upstream = await self._connect(choose)
+        if upstream is None:
+            _reset(writer)
+            return
+        target, up_reader, up_writer = upstream
+        try:
+            await asyncio.gather(
+                self._pipe(reader, up_writer, writer), self._pipe(up_reader, writer, up_writer)
+            )
+        finally:
+            for side in (writer, up_writer):
+                side.close()
+            with self._lock:
+                self._connections[target] -= 1
+                if self._connections[target] <= 0:
+                    del self._connections[target]
+
+    async def _connect(
+        self, choose: Chooser
+    ) -> tuple[Target, asyncio.StreamReader, asyncio.StreamWriter] | None:
+        try:
+            candidates = choose()
+        except Exception:  # a listener without state must not kill the loop
+            log.exception("choosing a target")
+            return None
+        for target in candidates:
+            # Counted before connecting, so a drain cannot finish between choice and connect.
+            with self._lock:
+                self._connections[target] += 1
+            try:
+                up_reader, up_writer = await asyncio.wait_for(
+                    asyncio.open_connection(*target), CONNECT_TIMEOUT
+                )
+            except (OSError, TimeoutError):
+                # A target that died since its last health check: nothing was sent yet, so the
+                # next candidate can take the connection without the client noticing.
+                with self._lock:
+                    self._connections[target] -= 1
+                    if self._connections[target] <= 0:
+                        del self._connections[target]
+                continue
+            return target, up_reader, up_writer
+        return None
+
+    @staticmethod
+    async def _pipe(
+        source: asyncio.StreamReader,
+        sink: asyncio.StreamWriter,
+        source_writer: asyncio.StreamWriter,
+    ) -> None:
+        try:
+            while True:
+                data = await source.read(_CHUNK)
+                if not data:
+                    break
+                sink.write(data)
+                await sink.drain()
+            # Pass the half-close on: the other direction may still have bytes to deliver.
+            if sink.can_write_eof() and not sink.is_closing():
+                sink.write_eof()
+        except (ConnectionError, OSError):
+            # One side reset: reset the other too rather than leaving it half-open.
+            sink.transport.abort()
+            source_writer.transport.abort()

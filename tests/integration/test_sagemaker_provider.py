@@ -1,0 +1,486 @@
+"""SageMaker on a fresh local cloud through boto3: k-NN training jobs and endpoints for real.
+
+The data set is the recommender's generated questionnaire data; a model trained on it must come
+close to the generator's Bayes accuracy, and the endpoint must answer exactly what the trained
+artifact predicts locally, in every documented request and response format.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+
+import boto3
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from mysfits_lab.localcloud import control
+from mysfits_lab.recommender import KnnModel, generator
+from mysfits_lab.recommender.generator import format_int_csv
+
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
+REGION = "us-east-1"
+BUCKET = "knn-provider-data"
+ROLE = "arn:aws:iam::123456789012:role/knn-test"
+KNN_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/knn:1"
+HYPERPARAMETERS = {
+    "feature_dim": "5",
+    "k": "10",
+    "sample_size": "20000",
+    "predictor_type": "classifier",
+}
+DONE = ("Completed", "Failed", "Stopped")
+
+
+@pytest.fixture(scope="module")
+def aws(cloud):
+    """boto3 clients on the module's local cloud (a boto3.Session: no global default session)."""
+    session = boto3.Session(
+        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    url = control.status().edge_url
+    clients: dict = {}
+
+    def client(service: str):
+        if service not in clients:
+            clients[service] = session.client(service, endpoint_url=url)
+        return clients[service]
+
+    return client
+
+
+@pytest.fixture(scope="module")
+def dataset(aws):
+    data = generator.generate(rows=60_000, seed=1)
+    train, test = generator.split(data.data, 0.9, seed=0)
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    for name, rows in (("train", train), ("test", test)):
+        label_first = np.column_stack([rows[:, 5], rows[:, :5]])
+        s3.put_object(Bucket=BUCKET, Key=f"csv/{name}/part-0.csv", Body=format_int_csv(label_first))
+    s3.put_object(Bucket=BUCKET, Key="empty/train/part-0.csv", Body=b"")
+    return {"train": train, "test": test, "bayes": data.report.bayes_accuracy}
+
+
+def _channel(name: str, prefix: str, content_type: str | None = "text/csv") -> dict:
+    channel = {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": f"s3://{BUCKET}/{prefix}/",
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    }
+    if content_type:
+        channel["ContentType"] = content_type
+    return channel
+
+
+def _start_job(aws, name: str, hyperparameters=None, image=KNN_IMAGE, channels=None) -> None:
+    aws("sagemaker").create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        HyperParameters=hyperparameters or HYPERPARAMETERS,
+        InputDataConfig=channels or [_channel("train", "csv/train"), _channel("test", "csv/test")],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output/"},
+        ResourceConfig={"InstanceType": "ml.m5.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+
+
+def _wait_job(aws, name: str, timeout: float = 60) -> tuple[dict, list[tuple[str, str]]]:
+    """Poll as a notebook would; returns the final description and the statuses seen."""
+    seen: list[tuple[str, str]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = aws("sagemaker").describe_training_job(TrainingJobName=name)
+        status = (job["TrainingJobStatus"], job["SecondaryStatus"])
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if job["TrainingJobStatus"] in DONE:
+            return job, seen
+        time.sleep(0.05)
+    raise AssertionError(f"training job {name} did not finish: {seen}")
+
+
+def _download_model(aws, uri: str) -> KnnModel:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.tar.gz")
+        aws("s3").download_file(bucket, key, path)
+        return KnnModel.from_tarball(path)
+
+
+def _deploy(aws, name: str, artifact: str, image: str = KNN_IMAGE) -> None:
+    sagemaker = aws("sagemaker")
+    sagemaker.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": image, "ModelDataUrl": artifact},
+        ExecutionRoleArn=ROLE,
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m4.xlarge",
+            }
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(aws, dataset):
+    _start_job(aws, "knn-main")
+    job, seen = _wait_job(aws, "knn-main")
+    return {"job": job, "seen": seen}
+
+
+@pytest.fixture(scope="module")
+def endpoint(aws, trained):
+    artifact = trained["job"]["ModelArtifacts"]["S3ModelArtifacts"]
+    _deploy(aws, "knn-main", artifact)
+    sagemaker = aws("sagemaker")
+    sagemaker.create_endpoint(EndpointName="knn-main", EndpointConfigName="knn-main")
+    first = sagemaker.describe_endpoint(EndpointName="knn-main")
+    started = time.monotonic()
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="knn-main", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    return {
+        "first_status": first["EndpointStatus"],
+        "wait_seconds": time.monotonic() - started,
+        "model": _download_model(aws, artifact),
+    }
+
+
+def _invoke(aws, body, content_type: str, accept: str, name: str = "knn-main") -> dict:
+    return aws("sagemaker-runtime").invoke_endpoint(
+        EndpointName=name, Body=body, ContentType=content_type, Accept=accept
+    )
+
+
+# -- training -------------------------------------------------------------------------------
+def test_training_job_goes_through_the_sagemaker_phases(trained):
+    job, seen = trained["job"], trained["seen"]
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert ("InProgress", "Starting") in seen and ("InProgress", "Training") in seen
+    assert seen[-1] == ("Completed", "Completed")
+    transitions = job["SecondaryStatusTransitions"]
+    assert [t["Status"] for t in transitions] == [
+        "Starting",
+        "Downloading",
+        "Training",
+        "Uploading",
+        "Completed",
+    ]
+    assert all(t["StartTime"] <= t["EndTime"] for t in transitions)
+    assert transitions[2]["StatusMessage"].startswith("Training image download completed")
+    assert transitions[-1]["StatusMessage"] == "Training job completed"
+    assert job["TrainingStartTime"] <= job["TrainingEndTime"]
+    assert job["HyperParameters"] == HYPERPARAMETERS
+    assert "FailureReason" not in job
+
+
+def test_training_writes_a_real_model_artifact(aws, trained, dataset):
+    job = trained["job"]
+    uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+    assert uri == f"s3://{BUCKET}/output/knn-main/output/model.tar.gz"
+    model = _download_model(aws, uri)
+    assert model.feature_dim == 5 and model.hyperparameters.k == 10
+    assert model.sample_count == 20_000
+    # The artifact is the model that was scored: its accuracy is the reported metric.
+    test = dataset["test"]
+    accuracy = float(np.mean(model.predict(test[:, :5]).predicted_label == test[:, 5]))
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert metrics["test:accuracy"] == pytest.approx(accuracy)
+    assert metrics["test:accuracy"] >= 0.9 * dataset["bayes"]
+    names = [d["Name"] for d in job["AlgorithmSpecification"]["MetricDefinitions"]]
+    assert "test:accuracy" in names
+
+
+def test_training_log_is_in_cloudwatch_where_the_sdk_reads_it(aws, trained):
+    logs = aws("logs")
+    streams = logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="knn-main/"
+    )["logStreams"]
+    assert len(streams) == 1 and streams[0]["logStreamName"].startswith("knn-main/algo-1-")
+    events = logs.get_log_events(
+        logGroupName="/aws/sagemaker/TrainingJobs",
+        logStreamName=streams[0]["logStreamName"],
+        startFromHead=True,
+    )["events"]
+    text = "\n".join(e["message"] for e in events)
+    accuracy = trained["job"]["FinalMetricDataList"][0]["Value"]
+    assert f"#quality_metric: host=algo-1, test accuracy <score>={accuracy}" in text
+    assert "hyperparameters.json" in text and '"sample_size": "20000"' in text
+    assert "Channel train: read 54000 records" in text
+    assert "Channel test: read 6000 records" in text
+    assert "faiss.Flat" in text
+
+
+def test_list_training_jobs_reports_the_real_status(aws, trained):
+    sagemaker = aws("sagemaker")
+    summaries = sagemaker.list_training_jobs()["TrainingJobSummaries"]
+    assert {"knn-main": "Completed"}.items() <= {
+        s["TrainingJobName"]: s["TrainingJobStatus"] for s in summaries
+    }.items()
+    with pytest.raises(ClientError) as error:
+        _start_job(aws, "knn-main")
+    assert error.value.response["Error"]["Code"] == "ResourceInUse"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("bad-hyperparameter", "predictor_type must be one of classifier, regressor"),
+        ("not-knn", "is not supported by the local cloud; it runs the built-in k-NN"),
+        ("empty-train", "Unable to read the train channel: the train channel has no records"),
+        ("wrong-feature-dim", "feature_dim is 4 but the train channel has 5 columns"),
+        ("no-train-channel", "required 'train' channel"),
+        ("missing-prefix", 'No S3 objects found under S3 URL "s3://knn-provider-data/nothing/"'),
+        ("unsupported-content-type", "unsupported train channel content type 'application/json'"),
+    ],
+)
+def test_failed_jobs_explain_why(aws, dataset, case, expected):
+    hyperparameters, image, channels = dict(HYPERPARAMETERS), KNN_IMAGE, None
+    if case == "bad-hyperparameter":
+        hyperparameters["predictor_type"] = "classifer"
+    elif case == "not-knn":
+        image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    elif case == "empty-train":
+        channels = [_channel("train", "empty/train")]
+    elif case == "wrong-feature-dim":
+        hyperparameters["feature_dim"] = "4"
+    elif case == "no-train-channel":
+        channels = [_channel("test", "csv/test")]
+    elif case == "missing-prefix":
+        channels = [_channel("train", "nothing")]
+    elif case == "unsupported-content-type":
+        channels = [_channel("train", "csv/train", "application/json")]
+    _start_job(aws, f"fail-{case}", hyperparameters, image, channels)
+    job, seen = _wait_job(aws, f"fail-{case}")
+    assert seen[0][0] == "InProgress"
+    assert job["TrainingJobStatus"] == "Failed" and job["SecondaryStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: ")
+    assert expected in job["FailureReason"]
+    assert "ModelArtifacts" not in job
+    assert "TrainingEndTime" in job
+
+
+def test_stop_training_job(aws, dataset):
+    sagemaker = aws("sagemaker")
+    _start_job(aws, "knn-stopped")
+    sagemaker.stop_training_job(TrainingJobName="knn-stopped")
+    job, seen = _wait_job(aws, "knn-stopped")
+    assert job["TrainingJobStatus"] == "Stopped" and "ModelArtifacts" not in job
+    assert "Stopping" in [t["Status"] for t in job["SecondaryStatusTransitions"]]
+    with pytest.raises(ClientError) as error:
+        sagemaker.stop_training_job(TrainingJobName="knn-stopped")
+    assert "in status Stopped" in error.value.response["Error"]["Message"]
+    stopped = sagemaker.list_training_jobs(StatusEquals="Stopped")["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in stopped] == ["knn-stopped"]
+
+
+# -- endpoints ------------------------------------------------------------------------------
+def test_endpoint_is_creating_until_the_model_is_loaded(aws, endpoint):
+    assert endpoint["first_status"] == "Creating"
+    assert endpoint["wait_seconds"] < 5
+    described = aws("sagemaker").describe_endpoint(EndpointName="knn-main")
+    assert described["EndpointStatus"] == "InService"
+    variant = described["ProductionVariants"][0]
+    assert variant["VariantName"] == "AllTraffic" and variant["CurrentInstanceCount"] == 1
+    listed = aws("sagemaker").list_endpoints(StatusEquals="InService")["Endpoints"]
+    assert "knn-main" in [e["EndpointName"] for e in listed]
+
+
+def _requests(rows: np.ndarray) -> dict[str, bytes]:
+    from sagemaker.amazon.common import write_numpy_to_dense_tensor
+
+    protobuf = io.BytesIO()
+    write_numpy_to_dense_tensor(protobuf, rows.astype("float32"))
+    instances = [{"features": [int(v) for v in row]} for row in rows]
+    return {
+        "text/csv": "\n".join(",".join(str(int(v)) for v in row) for row in rows).encode(),
+        "application/json": json.dumps({"instances": instances}).encode(),
+        "application/jsonlines": "\n".join(json.dumps(i) for i in instances).encode(),
+        "application/x-recordio-protobuf": protobuf.getvalue(),
+    }
+
+
+def _labels(body: bytes, accept: str) -> list[float]:
+    if accept == "application/json":
+        return [p["predicted_label"] for p in json.loads(body)["predictions"]]
+    if accept == "application/jsonlines":
+        return [json.loads(line)["predicted_label"] for line in body.splitlines()]
+    from sagemaker.amazon.common import read_records
+
+    records = read_records(io.BytesIO(body))
+    return [r.label["predicted_label"].float32_tensor.values[0] for r in records]
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/jsonlines", "application/x-recordio-protobuf"]
+)
+def test_invocations_match_the_trained_model_in_every_format(aws, endpoint, dataset, accept):
+    rows = dataset["test"][:40, :5]
+    expected = endpoint["model"].predict(rows).predicted_label.tolist()
+    for content_type, body in _requests(rows).items():
+        answer = _invoke(aws, body, content_type, accept)
+        assert answer["ContentType"] == accept
+        assert answer["InvokedProductionVariant"] == "AllTraffic"
+        assert _labels(answer["Body"].read(), accept) == expected, content_type
+
+
+def test_verbose_answers_carry_neighbours(aws, endpoint, dataset):
+    rows = dataset["test"][:20, :5]
+    body = _requests(rows)["text/csv"]
+    answer = _invoke(aws, body, "text/csv", "application/json; verbose=true")
+    predictions = json.loads(answer["Body"].read())["predictions"]
+    local = endpoint["model"].predict(rows, verbose=True)
+    for prediction, distances, labels in zip(
+        predictions, local.distances, local.labels, strict=True
+    ):
+        assert len(prediction["distances"]) == len(prediction["labels"]) == 10
+        assert prediction["distances"] == sorted(prediction["distances"])
+        assert prediction["distances"] == pytest.approx(distances.tolist())
+        assert prediction["labels"] == labels.tolist()
+
+
+def test_the_workshop_lambda_request(aws, endpoint):
+    answer = _invoke(
+        aws, json.dumps({"features": [1, 2, 3, 4, 5]}), "application/jsonlines", "application/json"
+    )
+    (prediction,) = json.loads(answer["Body"].read())["predictions"]
+    assert prediction["predicted_label"] in [float(label) for label in range(12)]
+
+
+def test_invocations_are_served_concurrently(aws, endpoint, dataset):
+    rows = dataset["test"][:200, :5]
+    expected = endpoint["model"].predict(rows).predicted_label.tolist()
+    runtime = aws("sagemaker-runtime")
+    failures: list[str] = []
+
+    def worker(offset: int) -> None:
+        for start in range(offset, 200, 40):
+            chunk = rows[start : start + 10]
+            body = _requests(chunk)["text/csv"]
+            answer = runtime.invoke_endpoint(
+                EndpointName="knn-main",
+                Body=body,
+                ContentType="text/csv",
+                Accept="application/json",
+            )
+            got = [p["predicted_label"] for p in json.loads(answer["Body"].read())["predictions"]]
+            if got != expected[start : start + 10]:
+                failures.append(f"rows {start}..{start + 10}")
+
+    threads = [threading.Thread(target=worker, args=(offset,)) for offset in range(0, 40, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "accept", "expected"),
+    [
+        (b"1,2,3", "text/csv", "application/json", "expected 5 features per record"),
+        (b'{"instances": 5}', "application/json", "application/json", "malformed application/json"),
+        (b"\xd7\x00\xff", "application/x-recordio-protobuf", "application/json", "malformed"),
+        (b"1,2,3,4,5", "application/x-npy", "application/json", "unsupported content type"),
+        (b"1,2,3,4,5", "text/csv", "text/csv", "unsupported accept type 'text/csv'"),
+    ],
+)
+def test_bad_requests_are_model_errors(aws, endpoint, body, content_type, accept, expected):
+    runtime = aws("sagemaker-runtime")
+    with pytest.raises(runtime.exceptions.ModelError) as error:
+        _invoke(aws, body, content_type, accept)
+    response = error.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert response["OriginalStatusCode"] == 400
+    assert expected in response["OriginalMessage"]
+    assert expected in response["Error"]["Message"]
+    assert response["Error"]["Message"].startswith("Received client error (400) from primary")
+
+
+def test_unknown_endpoint_is_a_validation_error(aws, endpoint):
+    runtime = aws("sagemaker-runtime")
+    with pytest.raises(ClientError) as error:
+        _invoke(aws, b"1,2,3,4,5", "text/csv", "application/json", name="no-such-endpoint")
+    assert error.value.response["Error"]["Code"] == "ValidationError"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error.value.response["Error"]["Message"] == (
+        "Endpoint no-such-endpoint of account 123456789012 not found."
+    )
+    assert isinstance(error.value, runtime.exceptions.ValidationError)
+
+
+def test_update_endpoint_swaps_the_model(aws, endpoint, dataset):
+    sagemaker = aws("sagemaker")
+    _start_job(
+        aws, "knn-k1", dict(HYPERPARAMETERS, k="1"), channels=[_channel("train", "csv/train")]
+    )
+    job, _seen = _wait_job(aws, "knn-k1")
+    assert "FinalMetricDataList" not in job  # no test channel, no metric
+    _deploy(aws, "knn-k1", job["ModelArtifacts"]["S3ModelArtifacts"])
+    sagemaker.create_endpoint(EndpointName="knn-update", EndpointConfigName="knn-main")
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="knn-update", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    sagemaker.update_endpoint(EndpointName="knn-update", EndpointConfigName="knn-k1")
+    assert sagemaker.describe_endpoint(EndpointName="knn-update")["EndpointStatus"] == "Updating"
+    # The old model keeps serving while the new one loads.
+    body = _requests(dataset["test"][:1, :5])["text/csv"]
+    answer = _invoke(aws, body, "text/csv", "application/json; verbose=true", name="knn-update")
+    assert len(json.loads(answer["Body"].read())["predictions"][0]["labels"]) in (1, 10)
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="knn-update", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    described = sagemaker.describe_endpoint(EndpointName="knn-update")
+    assert described["EndpointConfigName"] == "knn-k1"
+    answer = _invoke(aws, body, "text/csv", "application/json; verbose=true", name="knn-update")
+    assert len(json.loads(answer["Body"].read())["predictions"][0]["labels"]) == 1
+    sagemaker.delete_endpoint(EndpointName="knn-update")
+
+
+def test_endpoint_with_a_missing_artifact_fails(aws, endpoint):
+    sagemaker = aws("sagemaker")
+    _deploy(aws, "knn-missing", f"s3://{BUCKET}/output/nothing/output/model.tar.gz")
+    sagemaker.create_endpoint(EndpointName="knn-missing", EndpointConfigName="knn-missing")
+    with pytest.raises(WaiterError):
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName="knn-missing", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+    described = sagemaker.describe_endpoint(EndpointName="knn-missing")
+    assert described["EndpointStatus"] == "Failed"
+    assert "Failed to download model data" in described["FailureReason"]
+    with pytest.raises(ClientError) as error:
+        _invoke(aws, b"1,2,3,4,5", "text/csv", "application/json", name="knn-missing")
+    assert error.value.response["Error"]["Code"] == "ValidationError"
+    sagemaker.delete_endpoint(EndpointName="knn-missing")
+
+
+def test_deleted_endpoint_stops_answering(aws, endpoint):
+    sagemaker = aws("sagemaker")
+    assert _invoke(aws, b"1,2,3,4,5", "text/csv", "application/json")["Body"].read()
+    sagemaker.delete_endpoint(EndpointName="knn-main")
+    with pytest.raises(ClientError) as error:
+        _invoke(aws, b"1,2,3,4,5", "text/csv", "application/json")
+    assert error.value.response["Error"]["Code"] == "ValidationError"
+    assert "knn-main" not in [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    # Models and configs stay until deleted, as on AWS.
+    sagemaker.delete_endpoint_config(EndpointConfigName="knn-main")
+    sagemaker.delete_model(ModelName="knn-main")

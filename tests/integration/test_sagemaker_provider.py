@@ -7,6 +7,7 @@ artifact predicts locally, in every documented request and response format.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -64,6 +65,9 @@ def dataset(aws):
     for name, rows in (("train", train), ("test", test)):
         label_first = np.column_stack([rows[:, 5], rows[:, :5]])
         s3.put_object(Bucket=BUCKET, Key=f"csv/{name}/part-0.csv", Body=format_int_csv(label_first))
+        if name == "train":
+            body = gzip.compress(format_int_csv(label_first))
+            s3.put_object(Bucket=BUCKET, Key="csvgz/train/part-0.csv.gz", Body=body)
     s3.put_object(Bucket=BUCKET, Key="empty/train/part-0.csv", Body=b"")
     return {"train": train, "test": test, "bayes": data.report.bayes_accuracy}
 
@@ -291,6 +295,23 @@ def test_stop_training_job(aws, dataset):
     assert "in status Stopped" in error.value.response["Error"]["Message"]
     stopped = sagemaker.list_training_jobs(StatusEquals="Stopped")["TrainingJobSummaries"]
     assert [s["TrainingJobName"] for s in stopped] == ["knn-stopped"]
+
+
+def test_regressor_reports_mse_and_reads_gzip_channels(aws, dataset):
+    train = _channel("train", "csvgz/train", "text/csv; label_size=1")
+    train["CompressionType"] = "Gzip"
+    hyperparameters = dict(HYPERPARAMETERS, predictor_type="regressor", sample_size="5000")
+    _start_job(
+        aws, "knn-regressor", hyperparameters, channels=[train, _channel("test", "csv/test")]
+    )
+    job, _seen = _wait_job(aws, "knn-regressor")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    (metric,) = job["FinalMetricDataList"]
+    assert metric["MetricName"] == "test:mse"
+    model = _download_model(aws, job["ModelArtifacts"]["S3ModelArtifacts"])
+    test = dataset["test"]
+    mse = float(np.mean((model.predict(test[:, :5]).predicted_label - test[:, 5]) ** 2))
+    assert metric["Value"] == pytest.approx(mse)
 
 
 # -- endpoints ------------------------------------------------------------------------------

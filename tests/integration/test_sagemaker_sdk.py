@@ -1,14 +1,20 @@
 """The workshop's SageMaker Python SDK v2 path (module 7) against a fresh local cloud.
 
-The SDK finds the local cloud through ``AWS_ENDPOINT_URL`` (set by ``Lab.connect``). Two SDK
-habits need its defaults config (``SAGEMAKER_USER_CONFIG_OVERRIDE``): ``TelemetryOptOut``, or
-``fit``/``deploy`` send a GET to ``sm-pysdk-t-<region>.s3.<region>.amazonaws.com``; and
-``DefaultS3Bucket``, or ``default_bucket()`` asks STS at its hard-wired regional endpoint
-(``sts.<region>.amazonaws.com``), which ignores ``AWS_ENDPOINT_URL``. Any name lookup other than
-loopback fails this test. The SDK's own waits poll slowly (``fit(wait=True)`` every 5 s, with
-``logs="All"`` a status check only every 30 s; ``deploy(wait=True)`` every 30 s), so the
-notebook path is ``fit(wait=False)`` + ``wait_for_job(poll=1)`` and ``deploy(wait=False)`` + a
-waiter with ``Delay=1``.
+The SDK finds the local cloud through ``AWS_ENDPOINT_URL`` (set by ``Lab.connect``); any name
+lookup other than loopback fails these tests. Facts they pin down:
+
+* ``Session().default_bucket()`` asks STS at its hard-wired regional endpoint
+  (``sts.<region>.amazonaws.com``, ignoring ``AWS_ENDPOINT_URL``): give the bucket, either
+  ``Session(default_bucket=...)`` or ``DefaultS3Bucket`` in the SDK defaults config.
+* The generic ``Estimator.fit`` sends telemetry (a GET to
+  ``sm-pysdk-t-<region>.s3.<region>.amazonaws.com``) unless ``TelemetryOptOut`` is set in the
+  SDK defaults config (``SAGEMAKER_USER_CONFIG_OVERRIDE``); ``KNN.fit`` sends none. With any
+  defaults config the SDK re-validates it against its JSON schema on every lookup (~0.2 s each,
+  seconds per ``fit``/``deploy``), so the fast path passes a Session instead.
+* The SDK's own waits poll slowly (``fit(wait=True)`` every 5 s; with ``logs="All"`` a status
+  check only every 30 s; ``deploy(wait=True)`` every 30 s; ``logs_for_job`` always sleeps 5 s
+  first), so the notebook path is ``fit(wait=False)`` + ``wait_for_job(poll=1)`` and
+  ``deploy(wait=False)`` + the ``endpoint_in_service`` waiter with ``Delay=1``.
 """
 
 from __future__ import annotations
@@ -47,20 +53,9 @@ def no_internet(monkeypatch):
 
 
 @pytest.fixture
-def sdk(lab, tmp_path, monkeypatch, no_internet):
-    bucket = lab.bucket_name("sagemaker")
-    config = tmp_path / "sagemaker-config.yaml"
-    config.write_text(
-        "SchemaVersion: '1.0'\n"
-        "SageMaker:\n"
-        "  PythonSDK:\n"
-        "    Modules:\n"
-        "      TelemetryOptOut: true\n"
-        "      Session:\n"
-        f"        DefaultS3Bucket: {bucket}\n"
-    )
-    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
+def sdk(lab, monkeypatch, no_internet):
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    monkeypatch.delenv("SAGEMAKER_USER_CONFIG_OVERRIDE", raising=False)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # as in a fresh kernel
     import sagemaker
 
@@ -97,6 +92,7 @@ def _local_model(lab, uri: str) -> KnnModel:
 
 
 def test_workshop_knn_notebook_path(lab, sdk, no_internet, capsys):
+    """KNN + record_set + fit/deploy/predict, with a Session that names its bucket."""
     from sagemaker.deserializers import JSONDeserializer
     from sagemaker.serializers import CSVSerializer
 
@@ -114,11 +110,12 @@ def test_workshop_knn_notebook_path(lab, sdk, no_internet, capsys):
     test_features, test_labels = test[:, :5].astype("float32"), test[:, 5].astype("float32")
     role = _role(lab)
 
-    session = timed("Session()", sdk.Session)
+    session = timed("Session()", sdk.Session, default_bucket=lab.bucket_name("sagemaker"))
     assert session.default_bucket() == lab.bucket_name("sagemaker")
     knn = timed(
         "KNN()",
         sdk.KNN,
+        sagemaker_session=session,
         role=role,
         instance_count=1,
         instance_type="ml.m5.2xlarge",
@@ -176,17 +173,32 @@ def test_workshop_knn_notebook_path(lab, sdk, no_internet, capsys):
     assert timings["predict (protobuf)"] < 2
 
 
-def test_recordio_body_from_the_original_notebook(lab, sdk):
-    """The notebook's own upload: write_numpy_to_dense_tensor to a single S3Prefix object."""
+def test_original_notebook_estimator_with_sdk_defaults_config(
+    lab, sdk, no_internet, tmp_path, monkeypatch
+):
+    """The original notebook: its own RecordIO upload, the generic Estimator, a bare Session();
+    the SDK defaults config supplies the bucket and opts out of telemetry."""
     from sagemaker.amazon.common import write_numpy_to_dense_tensor
 
+    bucket = lab.bucket_name("sagemaker")
+    config = tmp_path / "sagemaker-config.yaml"
+    config.write_text(
+        "SchemaVersion: '1.0'\n"
+        "SageMaker:\n"
+        "  PythonSDK:\n"
+        "    Modules:\n"
+        "      TelemetryOptOut: true\n"
+        "      Session:\n"
+        f"        DefaultS3Bucket: {bucket}\n"
+    )
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
     data = generator.generate(rows=5_000, seed=2)
     buffer = io.BytesIO()
     write_numpy_to_dense_tensor(
         buffer, data.features.astype("float32"), data.labels.astype("float32")
     )
     session = sdk.Session()
-    bucket = session.default_bucket()
+    assert session.default_bucket() == bucket
     key = "mysfit-recommendation-dataset/train/recordio-pb-data"
     lab.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
     estimator = sdk.estimator.Estimator(
@@ -203,6 +215,8 @@ def test_recordio_body_from_the_original_notebook(lab, sdk):
     estimator.fit({"train": f"s3://{bucket}/mysfit-recommendation-dataset/train/"}, wait=False)
     described = session.wait_for_job(estimator.latest_training_job.name, poll=1)
     assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert "FinalMetricDataList" not in described  # no test channel
     model = _local_model(lab, described["ModelArtifacts"]["S3ModelArtifacts"])
     assert model.sample_count == 4_000
     assert np.isin(model.labels, np.arange(12)).all()
+    assert no_internet == [], f"the SDK tried to reach {sorted(set(no_internet))}"

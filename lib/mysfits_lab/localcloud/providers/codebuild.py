@@ -1037,6 +1037,7 @@ class CodeBuildProvider:
         edge.on("codebuild", "ListBuildsForProject", self._list_builds_for_project)
         edge.on("codebuild", "ListBuilds", self._list_builds)
         edge.on("codebuild", "StopBuild", self._stop_build)
+        edge.on("codebuild", "UpdateProject", self._update_project)
         edge.control_route("codebuild", self._control)
 
     # -- API --------------------------------------------------------------------------------
@@ -1077,6 +1078,38 @@ class CodeBuildProvider:
         build_id = json.loads(response.get_data())["build"]["id"]
         build = self.start(params["projectName"], params, req.region or self.cloud.region, build_id)
         return json_response({"build": build.queued_record})
+
+    # Fields CreateProject accepts, i.e. what an updated project is re-created from.
+    _PROJECT_FIELDS = (
+        "description",
+        "source",
+        "sourceVersion",
+        "artifacts",
+        "cache",
+        "environment",
+        "serviceRole",
+        "timeoutInMinutes",
+        "queuedTimeoutInMinutes",
+        "tags",
+        "logsConfig",
+    )
+
+    def _update_project(self, req: AwsRequest, forward: Forward) -> Response:
+        """moto has no UpdateProject: merge the change and re-create the project in moto."""
+        assert self.cloud is not None
+        update = req.json()
+        codebuild = self.cloud.client("codebuild", req.region)
+        found = codebuild.batch_get_projects(names=[update.get("name", "")])["projects"]
+        if not found:
+            return json_error(
+                400, "ResourceNotFoundException", f"Project {update.get('name')} does not exist"
+            )
+        merged = {k: v for k, v in (found[0] | update).items() if k in self._PROJECT_FIELDS}
+        if merged.get("queuedTimeoutInMinutes", 5) < 5:  # moto reports 0 for "not set"
+            merged.pop("queuedTimeoutInMinutes")
+        codebuild.delete_project(name=found[0]["name"])
+        created = codebuild.create_project(name=found[0]["name"], **merged)["project"]
+        return json_response({"project": created})
 
     def _retry_build(self, req: AwsRequest, forward: Forward) -> Response:
         previous = self.builds.get(req.json().get("id", ""))

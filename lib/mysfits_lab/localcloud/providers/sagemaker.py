@@ -228,10 +228,11 @@ class SageMakerProvider:
             return json_error(400, error.get("Code", "ValidationException"), error.get("Message"))
         with self.hosting.lock:
             if endpoint.status != "InService":
+                state = "failed" if endpoint.status == "Failed" else "in-progress"
                 return json_error(
                     400,
                     "ValidationException",
-                    f'Cannot update in-progress endpoint "{endpoint.arn}".',
+                    f'Cannot update {state} endpoint "{endpoint.arn}".',
                 )
             endpoint.status = "Updating"
         self._deploying.submit(self.hosting.deploy, endpoint, config)

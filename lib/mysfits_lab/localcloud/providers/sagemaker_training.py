@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import importlib
 import json
 import logging
 import re
@@ -69,23 +70,24 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def warm_record_protobuf() -> None:
-    """Import the RecordIO-protobuf classes (it imports the whole SageMaker SDK: seconds)."""
-    from mysfits_lab.recommender import formats
-
+    """Import the RecordIO-protobuf classes the recommender's formats use; importing them
+    imports the whole SageMaker SDK (seconds)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        formats._record_class()
+        warnings.simplefilter("ignore")  # the SDK's v2 deprecation banner
+        importlib.import_module("sagemaker.amazon.record_pb2")
 
 
+_warm_lock = threading.Lock()
 _warming: list[threading.Thread] = []
 
 
 def warm_record_protobuf_soon() -> None:
     """Start that import in the background once, so a first protobuf request does not stall."""
-    if not _warming:
-        thread = threading.Thread(target=warm_record_protobuf, name="sm-warm", daemon=True)
-        _warming.append(thread)
-        thread.start()
+    with _warm_lock:
+        if not _warming:
+            thread = threading.Thread(target=warm_record_protobuf, name="sm-warm", daemon=True)
+            _warming.append(thread)
+            thread.start()
 
 
 class CloudWatchLog:
@@ -113,10 +115,6 @@ class CloudWatchLog:
             )
         except (ClientError, BotoCoreError) as exc:  # a deleted group must not fail the job
             log.debug("dropping log event for %s/%s: %s", self.group, self.stream, exc)
-
-    @property
-    def arn_suffix(self) -> str:
-        return f"log-group:{self.group}:log-stream:{self.stream}"
 
 
 def algorithm_line(message: str) -> str:
@@ -167,14 +165,12 @@ class TrainingJob:
     def artifact_uri(self) -> str:
         return f"{self.output_path}/{self.name}/output/model.tar.gz"
 
-    @property
-    def finished(self) -> bool:
-        return self.status in ("Completed", "Failed", "Stopped")
-
     def enter(self, secondary: str, message: str) -> None:
         """Move to a new secondary status (or just update the message of the current one)."""
         now = time.time()
         with self.lock:
+            if self.stop_requested.is_set():
+                return  # Stopping stays the last transition until the worker stops
             current = self.transitions[-1]
             if current["Status"] == secondary:
                 current["StatusMessage"] = message
@@ -211,20 +207,14 @@ class TrainingJob:
             self.last_modified = now
 
     def request_stop(self) -> None:
+        now = time.time()
         with self.lock:
             self.stop_requested.set()
-            self.status = "Stopping"
-            current = self.transitions[-1]
-            current["EndTime"] = time.time()
-            self.transitions.append(
-                {
-                    "Status": "Stopping",
-                    "StartTime": time.time(),
-                    "StatusMessage": "Stopping the training job",
-                }
-            )
-            self.secondary = "Stopping"
-            self.last_modified = time.time()
+            self.transitions[-1]["EndTime"] = now
+            stopping = {"Status": "Stopping", "StartTime": now}
+            self.transitions.append(stopping | {"StatusMessage": "Stopping the training job"})
+            self.status = self.secondary = "Stopping"
+            self.last_modified = now
 
     def describe(self, moto: dict[str, Any]) -> dict[str, Any]:
         """moto's DescribeTrainingJob answer with the real state written over it."""
@@ -481,7 +471,7 @@ class TrainingRun:
             content_type = channels[name].get("ContentType") or DEFAULT_CHANNEL_CONTENT_TYPE
             started = time.monotonic()
             try:
-                data[name] = self._read_channel(name, blobs[name], content_type)
+                data[name] = self._read_channel(blobs[name], content_type)
             except DataError as exc:
                 # The reader words its errors for the train channel; name the right one.
                 message = str(exc).replace("train channel", f"{name} channel")
@@ -505,7 +495,7 @@ class TrainingRun:
             self._score(hp, model, *data["test"], evaluate)
         return model
 
-    def _read_channel(self, name: str, blobs: list[bytes], content_type: str) -> Any:
+    def _read_channel(self, blobs: list[bytes], content_type: str) -> Any:
         from mysfits_lab.recommender import read_training_channel
 
         if "protobuf" in content_type:

@@ -23,3 +23,15 @@ def test_choosing_no_nat_puts_the_service_in_public_subnets(lab):
     assert lab.outputs.get("network.service_subnet_one") == lab.outputs.get(
         "network.public_subnet_one"
     )
+
+
+def test_teardown_deletes_the_stack_and_its_vpc(lab):
+    network.deploy_core_stack(lab, nat_gateways=2)
+    vpc = lab.outputs.get("network.vpc_id")
+    assert network.teardown(lab) == ["stack mysfit-MythicalMysfitsCoreStack"]
+    ec2 = lab.client("ec2")
+    assert vpc not in [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
+    assert ec2.describe_route_tables(Filters=in_vpc)["RouteTables"] == []
+    assert "network.vpc_id" not in lab.outputs
+    assert network.teardown(lab) == []

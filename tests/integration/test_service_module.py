@@ -91,3 +91,18 @@ def test_rebuilding_changes_nothing_and_the_site_reads_the_api(built):
     assert len(lab.client("elbv2").describe_load_balancers()["LoadBalancers"]) == 1
     check = website.check_site(lab.outputs.get("website.url"))
     assert check.ok and check.source == "the API"
+
+
+def test_teardown_removes_the_module_and_the_site_goes_back_to_its_own_list(built):
+    lab = built
+    url = lab.outputs.get("service.url")
+    removed = service.teardown(lab)
+    assert "ECS service mysfit-MythicalMysfits-Service" in removed
+    assert "stack mysfit-MythicalMysfitsCoreStack" in removed
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/mysfits", timeout=5)
+    assert lab.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert lab.client("ecr").describe_repositories()["repositories"] == []
+    check = website.check_site(lab.outputs.get("website.url"))
+    assert check.ok and check.source == "mysfits.json"
+    assert service.teardown(lab) == []

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = Path(__file__).with_name("reference")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 # Notebooks with deterministic check cells that nbval compares.
-CHECKED = ["00-setup", "01-static-site"]
+CHECKED = ["00-setup", "01-static-site", "02a-service", "07-recommendations"]
 
 
 def is_check_cell(cell: dict) -> bool:

@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from .edge import Edge
 from .listeners import ListenerPool
+from .providers.cloudformation import CloudFormationProvider
 from .providers.codebuild import CodeBuildProvider
 from .providers.ecs import EcsProvider
 from .providers.elb import LoadBalancerProvider
@@ -49,6 +50,7 @@ def _moto_app() -> Any:
 def default_providers() -> list:
     return [
         S3WebsiteProvider(),
+        CloudFormationProvider(),
         ImagesProvider(),
         CodeBuildProvider(),
         LoadBalancerProvider(),
@@ -133,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # the provider reads its protobufs
     started = time.monotonic()
     cloud = LocalCloud(args.port, args.state_dir, region=args.region)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from ..paths import assets_dir, data_dir, learner_dir
 from ..recommender import evaluation, generator
 from ..waiting import wait_until
 from .buckets import delete_bucket, ensure_bucket
+
+# The SDK v2 warns on import that v3 exists (v3 has no built-in algorithm estimators), and logs
+# where it looked for config files: noise in a learner's notebook.
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
 
 MODULE = "07-recommendations"
 PREFIX = "mysfit-recommendation-dataset"
@@ -191,12 +197,24 @@ def upload(lab: Lab, train: np.ndarray, test: np.ndarray) -> dict[str, str]:
 
 
 # -- SageMaker ----------------------------------------------------------------------------
+# The SDK's estimators report each call to an AWS telemetry host unless opted out; an explicit
+# config also keeps the SDK from searching the file system for defaults.
+SDK_CONFIG = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
+
+
 def sagemaker_session(lab: Lab) -> Any:
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    """A SageMaker SDK session on the lab's boto3 session, with its own default bucket."""
     import sagemaker
 
+    for name in ("sagemaker", "botocore.configprovider"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # progress is shown by lib instead
     return sagemaker.Session(
-        boto_session=lab.session, default_bucket=ensure_bucket(lab, "sagemaker")
+        boto_session=lab.session,
+        default_bucket=ensure_bucket(lab, "sagemaker"),
+        sagemaker_config=SDK_CONFIG,
     )
 
 
@@ -296,7 +314,10 @@ def train(lab: Lab, uris: dict[str, str], hyperparameters: dict[str, Any] | None
     if existing is None or existing["TrainingJobStatus"] in ("Failed", "Stopped"):
         if existing is not None:
             name = f"{name[:50]}-{int(time.time())}"
+        # wait=False: the SDK's own wait polls every 5-30 s; follow_training polls faster.
         estimator.fit(channels, job_name=name, wait=False)
+        follow_training(lab, name)
+        return estimator
     follow_training(lab, name)
     return Estimator.attach(name, sagemaker_session=session)
 
@@ -552,7 +573,10 @@ def questionnaire(predictor: Any, defaults: list[int] | None = None) -> Any:
     form = widgets.VBox([w for pair in zip(labels, pickers, strict=True) for w in pair])
     display(widgets.HBox([form, result]))
     refresh()
-    return recommend(predictor, [p.value for p in pickers])
+    chosen = recommend(predictor, [p.value for p in pickers])
+    if show.plain():  # an unattended run keeps no widget state: show the answer as text too
+        show_recommendation(chosen)
+    return chosen
 
 
 # -- clean-up -----------------------------------------------------------------------------

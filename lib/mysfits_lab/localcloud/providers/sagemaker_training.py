@@ -248,6 +248,8 @@ class TrainingJob:
             else:
                 spec.pop("MetricDefinitions", None)  # moto invents a "test:dcg" definition
             out["AlgorithmSpecification"] = spec
+            # AWS always reports the (possibly empty) KMS key; the SDK's Estimator.attach reads it.
+            out["OutputDataConfig"] = {"KmsKeyId": ""} | dict(out.get("OutputDataConfig", {}))
             return out
 
     def summary(self, moto: dict[str, Any]) -> dict[str, Any]:

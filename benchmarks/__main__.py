@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-SUITES = ["workbook"]
+SUITES = ["workbook", "service", "recommender"]
 
 
 def main(argv: list[str]) -> int:

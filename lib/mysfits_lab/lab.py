@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,6 +245,3 @@ class Lab:
             f"Lab(target={self.target!r}, region={self.region!r}, "
             f"learner={self.learner!r}, {where})"
         )
-
-
-Builder = Callable[[Lab], dict[str, Any]]

@@ -93,7 +93,6 @@ def run_notebooks(
     region: str = "us-east-1",
     start: str | None = None,
     only: list[str] | None = None,
-    extra_parameters: dict[str, Any] | None = None,
 ) -> RunResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -106,7 +105,7 @@ def run_notebooks(
     folder.mkdir(parents=True, exist_ok=True)
     result = RunResult(learner, folder, [NotebookRun(n) for n in names])
     os.environ["MYSFITS_LAB_PLAIN"] = "1"  # kernels inherit it: log lines, not widgets
-    parameters = {"target": target, "region": region, "learner": learner} | (extra_parameters or {})
+    parameters = {"target": target, "region": region, "learner": learner}
 
     for index, item in enumerate(result.runs, start=1):
         print(f"[{index}/{len(names)}] {item.notebook} ...", flush=True)

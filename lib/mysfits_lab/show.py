@@ -129,17 +129,8 @@ class _LogProgress:
                 self._shown = decile
                 print(f"{self.desc}: {self.n}/{self.total} {self.unit}")
 
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
     def close(self) -> None:
         print(f"{self.desc}: done ({self.n} {self.unit})")
-
-    def __enter__(self) -> _LogProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def card(title: str, svg: str, text: str = "") -> None:

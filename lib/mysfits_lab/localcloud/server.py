@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -64,8 +65,12 @@ class LocalCloud:
         self, port: int, state_dir: Path, region: str = "us-east-1", providers: list | None = None
     ):
         self.instance_id = uuid.uuid4().hex[:12]
-        # Disk space for providers (image snapshots, task logs); one folder per instance.
-        self.state_dir = state_dir / "instances" / self.instance_id
+        # Disk space for providers (image snapshots, task logs); one folder per instance. A
+        # state directory has one cloud at a time, so older folders belong to stopped clouds.
+        instances = state_dir / "instances"
+        for stale in instances.glob("*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.state_dir = instances / self.instance_id
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.region = region
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -188,6 +188,15 @@ class Lab:
     def poll_interval(self) -> float:
         return 0.2 if self.is_local else 5.0
 
+    def wait_budget(self, aws_seconds: float) -> float:
+        """How long to wait for something that takes up to ``aws_seconds`` on AWS; the local
+        cloud is faster, so a learner hears about a stuck resource sooner."""
+        return aws_seconds / 7.5 if self.is_local else aws_seconds
+
+    @property
+    def where(self) -> str:
+        return "the embedded local cloud" if self.is_local else "AWS"
+
     # -- names and tags -----------------------------------------------------------------
     def name(self, base: str) -> str:
         """A learner-prefixed resource name, e.g. ``mysfit-MythicalMysfits-Cluster``."""

@@ -325,7 +325,7 @@ def train(lab: Lab, uris: dict[str, str], hyperparameters: dict[str, Any] | None
 def follow_training(lab: Lab, name: str, timeout: float | None = None) -> dict[str, Any]:
     """Wait for a training job, printing its status changes and log lines as they come."""
     sm, logs = lab.client("sagemaker"), lab.client("logs")
-    timeout = timeout or (600 if lab.is_local else 3600)
+    timeout = timeout or lab.wait_budget(3600)
     started, seen, tokens = time.monotonic(), set(), {}
     while True:
         job = sm.describe_training_job(TrainingJobName=name)
@@ -339,7 +339,7 @@ def follow_training(lab: Lab, name: str, timeout: float | None = None) -> dict[s
             break
         if time.monotonic() - started > timeout:
             raise LabError(f"training job {name} still running after {timeout:.0f}s")
-        time.sleep(lab.poll_interval * (1 if lab.is_local else 3))
+        time.sleep(lab.poll_interval)
     _print_logs(logs, name, tokens)
     if job["TrainingJobStatus"] != "Completed":
         raise LabError(
@@ -456,7 +456,7 @@ def wait_for_endpoint(lab: Lab) -> dict[str, Any]:
     return wait_until(
         in_service,
         f"endpoint {endpoint_name(lab)} to be InService",
-        timeout=120 if lab.is_local else 1800,
+        timeout=lab.wait_budget(1800),
         interval=lab.poll_interval * 2,
     )
 

@@ -280,7 +280,7 @@ def wait_until_healthy(lab: Lab, target_group_arn: str) -> ServiceHealth:
     return wait_until(
         steady,
         "the service's tasks to be running and healthy behind the load balancer",
-        timeout=120 if lab.is_local else 900,
+        timeout=lab.wait_budget(900),
         interval=lab.poll_interval * 2,
         hint=f"Look at the task logs in log group {Names.of(lab).log_group}.",
     )

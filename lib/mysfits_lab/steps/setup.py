@@ -30,9 +30,8 @@ def check(lab: Lab) -> str:
     """Prove the target answers: who we are, and that S3 lists buckets."""
     identity = lab.client("sts").get_caller_identity()
     lab.client("s3").list_buckets()
-    where = "the embedded local cloud" if lab.is_local else "AWS"
     return (
-        f"Connected to {where} in {lab.region} as account {identity['Account']}; "
+        f"Connected to {lab.where} in {lab.region} as account {identity['Account']}; "
         f"learner '{lab.learner}' is ready."
     )
 

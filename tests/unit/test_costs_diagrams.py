@@ -43,3 +43,11 @@ def test_architecture_picture_names_what_was_built():
     assert any("site-bucket" in t for t in texts)
     assert sum("Fargate task" in t for t in texts) == 2
     assert any("logs-x" in t for t in texts)
+
+
+def test_nat_comparison_shows_what_each_choice_costs():
+    rows = costs.nat_comparison()
+    assert [r["nat_gateways"] for r in rows] == ["0", "1", "2"]
+    hourly = [float(r["USD/hour"]) for r in rows]
+    assert hourly == sorted(hourly) and hourly[2] - hourly[0] > 0.08
+    assert rows[0]["tasks run in"].startswith("public")

@@ -76,3 +76,20 @@ def confirm(lab: Lab, items: list[CostItem], confirm_costs: bool) -> str:
             "(see the table above). Set confirm_costs = True in the parameters cell to go on."
         )
     return f"Confirmed: about {total:.2f} USD per hour until 99-teardown."
+
+
+def nat_comparison(tasks: int = 1) -> list[dict[str, str]]:
+    """Module 2a's hourly and monthly cost for each NAT choice, side by side."""
+    rows = []
+    for nats in (0, 1, 2):
+        total = sum(item.total for item in service_costs(nats, tasks))
+        where = "public subnets, public IPs" if nats == 0 else "private subnets behind NAT"
+        rows.append(
+            {
+                "nat_gateways": str(nats),
+                "tasks run in": where,
+                "USD/hour": f"{total:.4f}",
+                "USD/30 days": f"{total * 24 * 30:.2f}",
+            }
+        )
+    return rows

@@ -140,7 +140,6 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # the provider reads its protobufs
     started = time.monotonic()
     cloud = LocalCloud(args.port, args.state_dir, region=args.region)
 

@@ -12,8 +12,8 @@
 
 RecordIO framing (MXNet's, as used by SageMaker): each record is a little-endian uint32 magic
 0xCED7230A, a uint32 whose low 29 bits are the payload length and top 3 bits a continuation flag,
-the payload, then zero padding to a multiple of 4 bytes. The protobuf messages come from the
-SageMaker SDK, imported lazily because importing ``sagemaker`` takes seconds.
+the payload, then zero padding to a multiple of 4 bytes. The protobuf ``Record`` messages are
+read and written by ``record_proto``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from mysfits_lab.recommender.record_proto import (
+    Record,
+    Tensor,
+    dense_columns,
+    parse_record,
+    serialize_label_record,
+)
 
 if TYPE_CHECKING:
     from mysfits_lab.recommender.knn import KnnResult
@@ -60,12 +68,6 @@ def parse_media_type(value: str | None) -> tuple[str, dict[str, str]]:
         if key.strip():
             params[key.strip().lower()] = raw.strip().strip('"')
     return parts[0].strip().lower(), params
-
-
-def _record_class() -> Any:
-    from sagemaker.amazon.record_pb2 import Record
-
-    return Record
 
 
 # --- RecordIO framing ---------------------------------------------------------------------
@@ -116,19 +118,17 @@ def frame_recordio(payloads: Iterable[bytes]) -> bytes:
     return bytes(out)
 
 
-def _tensor_values(value: Any, dense_dim: int | None, where: str) -> np.ndarray:
+def _tensor_values(tensor: Tensor, dense_dim: int | None, where: str) -> np.ndarray:
     """Float values of a protobuf ``Value``; sparse tensors are densified using their shape."""
-    kind = value.WhichOneof("value")
-    if kind not in ("float32_tensor", "float64_tensor", "int32_tensor"):
-        raise ValueError(f"{where} must be a float32, float64 or int32 tensor (got {kind})")
-    tensor = getattr(value, kind)
-    values = np.asarray(tensor.values, dtype=np.float64)
+    if tensor.kind not in ("float32_tensor", "float64_tensor", "int32_tensor"):
+        raise ValueError(f"{where} must be a float32, float64 or int32 tensor (got {tensor.kind})")
+    values = tensor.values
     if not len(tensor.keys):
         return values
     size = int(tensor.shape[-1]) if len(tensor.shape) else dense_dim
     if size is None:
         raise ValueError(f"{where} is sparse but has no shape")
-    keys = np.asarray(tensor.keys, dtype=np.int64)
+    keys = tensor.keys
     if len(keys) != len(values) or (len(keys) and keys.max() >= size):
         raise ValueError(f"{where} has sparse keys that do not fit its shape {size}")
     dense = np.zeros(size)
@@ -136,15 +136,12 @@ def _tensor_values(value: Any, dense_dim: int | None, where: str) -> np.ndarray:
     return dense
 
 
-def _parse_records(data: bytes) -> Iterator[Any]:
-    record_class = _record_class()
+def _parse_records(data: bytes) -> Iterator[Record]:
     for number, payload in enumerate(iter_recordio(data)):
-        record = record_class()
         try:
-            record.ParseFromString(payload)
-        except Exception as error:  # protobuf raises its own DecodeError type
+            yield parse_record(payload)
+        except (ValueError, UnicodeDecodeError) as error:
             raise ValueError(f"record {number} is not a valid protobuf Record: {error}") from None
-        yield record
 
 
 def _stack(rows: list[np.ndarray], what: str) -> np.ndarray:
@@ -210,7 +207,37 @@ def _training_csv(blob: bytes, params: dict[str, str]) -> tuple[np.ndarray, np.n
     return matrix[:, 1:].astype(np.float32), matrix[:, 0].astype(np.float32)
 
 
+def _dense_recordio(blob: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fast path: records of one identical dense float32 layout, decoded as one numpy view.
+
+    Every record must have the same header and the same bytes outside its numbers, which is
+    checked for all of them; anything else falls back to record-by-record parsing.
+    """
+    if len(blob) < 8:
+        return None
+    magic, word = struct.unpack_from("<II", blob, 0)
+    length = word & _LENGTH_MASK
+    stride = 8 + length + (-length % 4)
+    if magic != RECORDIO_MAGIC or word >> 29 or len(blob) % stride:
+        return None
+    columns = dense_columns(blob[8 : 8 + length])
+    if columns is None:
+        return None
+    rows = np.frombuffer(blob, dtype=np.uint8).reshape(-1, stride)
+    (f_start, f_end), (l_start, l_end) = ((8 + a, 8 + b) for a, b in columns)
+    skeleton = np.ones(stride, dtype=bool)
+    skeleton[f_start:f_end] = skeleton[l_start:l_end] = False
+    if not (rows[:, skeleton] == rows[0, skeleton]).all():
+        return None
+    features = np.ascontiguousarray(rows[:, f_start:f_end]).view("<f4")
+    labels = np.ascontiguousarray(rows[:, l_start:l_end]).view("<f4").ravel()
+    return features.astype(np.float32), labels.astype(np.float32)
+
+
 def _training_recordio(blob: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    dense = _dense_recordio(blob)
+    if dense is not None:
+        return dense
     features: list[np.ndarray] = []
     labels: list[float] = []
     for number, record in enumerate(_parse_records(blob)):
@@ -277,7 +304,7 @@ def _request_csv(body: bytes, params: dict[str, str]) -> np.ndarray | None:
     return matrix.astype(np.float32)
 
 
-def _request_record(record: Any, number: int, feature_dim: int | None) -> np.ndarray:
+def _request_record(record: Record, number: int, feature_dim: int | None) -> np.ndarray:
     if "values" not in record.features:
         raise ValueError(f"record {number} has no features['values']")
     return _tensor_values(record.features["values"], feature_dim, f"record {number} features")
@@ -382,12 +409,10 @@ def encode_response(result: KnnResult, accept: str | None) -> tuple[bytes, str]:
         return json.dumps({"predictions": predictions}).encode(), JSON
     if mime == JSONLINES:
         return "".join(json.dumps(p) + "\n" for p in predictions).encode(), JSONLINES
-    record_class = _record_class()
-    payloads = []
-    for prediction in predictions:
-        record = record_class()
-        for name, value in prediction.items():
-            values = value if isinstance(value, list) else [value]
-            record.label[name].float32_tensor.values.extend(values)
-        payloads.append(record.SerializeToString())
+    payloads = [
+        serialize_label_record(
+            {name: value if isinstance(value, list) else [value] for name, value in p.items()}
+        )
+        for p in predictions
+    ]
     return frame_recordio(payloads), RECORDIO

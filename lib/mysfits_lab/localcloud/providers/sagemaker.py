@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from ..awsrequest import AwsRequest
 from ..edge import Forward, json_error, json_response
 from .sagemaker_endpoints import Endpoint, Hosting
-from .sagemaker_training import TrainingJob, TrainingRun, warm_record_protobuf_soon
+from .sagemaker_training import TrainingJob, TrainingRun
 
 if TYPE_CHECKING:
     from ..server import LocalCloud
@@ -134,7 +134,6 @@ class SageMakerProvider:
                 return response
             job = TrainingJob(name=name, region=region, request=body)
             self.jobs[(region, name)] = job
-        warm_record_protobuf_soon()
         self._training.submit(TrainingRun(self.cloud, job, self._shutting_down))
         log.info("training job %s started", name)
         return response
@@ -199,7 +198,6 @@ class SageMakerProvider:
         arn = json.loads(response.get_data())["EndpointArn"]
         endpoint = Endpoint(name=name, region=region, arn=arn, config_name=config)
         self.hosting.add(endpoint)
-        warm_record_protobuf_soon()
         self._deploying.submit(self.hosting.deploy, endpoint, config)
         log.info("endpoint %s creating with %s", name, config)
         return response

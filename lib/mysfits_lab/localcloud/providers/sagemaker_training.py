@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import importlib
 import json
 import logging
 import re
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,27 +65,6 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if parsed.scheme != "s3" or not parsed.netloc:
         raise ValueError(f"not an S3 URI: {uri!r}")
     return parsed.netloc, parsed.path.lstrip("/")
-
-
-def warm_record_protobuf() -> None:
-    """Import the RecordIO-protobuf classes the recommender's formats use; importing them
-    imports the whole SageMaker SDK (seconds)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the SDK's v2 deprecation banner
-        importlib.import_module("sagemaker.amazon.record_pb2")
-
-
-_warm_lock = threading.Lock()
-_warming: list[threading.Thread] = []
-
-
-def warm_record_protobuf_soon() -> None:
-    """Start that import in the background once, so a first protobuf request does not stall."""
-    with _warm_lock:
-        if not _warming:
-            thread = threading.Thread(target=warm_record_protobuf, name="sm-warm", daemon=True)
-            _warming.append(thread)
-            thread.start()
 
 
 class CloudWatchLog:
@@ -500,8 +477,6 @@ class TrainingRun:
     def _read_channel(self, blobs: list[bytes], content_type: str) -> Any:
         from mysfits_lab.recommender import read_training_channel
 
-        if "protobuf" in content_type:
-            warm_record_protobuf()
         return read_training_channel(blobs, content_type)
 
     def _score(self, hp: Any, model: Any, features: Any, labels: Any, evaluate: Callable) -> None:

@@ -1,0 +1,205 @@
+"""The protobuf ``Record`` of SageMaker's RecordIO format, read and written without the SDK.
+
+Importing the SageMaker SDK for its generated classes costs seconds and a per-record Python loop
+over protobuf objects is slow; the message is small enough to decode by hand, with numpy for
+the packed number arrays. Layout (field numbers from the SDK's ``record.proto``):
+
+- ``Record``: ``features`` = 1 and ``label`` = 2, both ``map<string, Value>`` (entries with
+  ``key`` = 1, ``value`` = 2); ``uid`` = 3, ``metadata`` = 4, ``configuration`` = 5 (ignored).
+- ``Value``: one of ``float32_tensor`` = 2, ``float64_tensor`` = 3, ``int32_tensor`` = 7,
+  ``bytes`` = 9.
+- Tensors: packed ``values`` = 1, ``keys`` = 2 (uint64), ``shape`` = 3 (uint64).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
+_TENSOR_KINDS = {2: "float32_tensor", 3: "float64_tensor", 7: "int32_tensor", 9: "bytes"}
+_FIXED_DTYPES = {"float32_tensor": "<f4", "float64_tensor": "<f8"}
+
+
+@dataclass
+class Tensor:
+    kind: str
+    values: np.ndarray
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    shape: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Record:
+    features: dict[str, Tensor] = field(default_factory=dict)
+    label: dict[str, Tensor] = field(default_factory=dict)
+
+
+def _varint(data: memoryview, offset: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if offset >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[offset]
+        offset += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, offset
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint longer than 10 bytes")
+
+
+def _fields(data: memoryview):
+    """Yield (field number, wire type, value) where value is an int or a memoryview."""
+    offset = 0
+    while offset < len(data):
+        tag, offset = _varint(data, offset)
+        number, wire = tag >> 3, tag & 7
+        if wire == _VARINT:
+            value, offset = _varint(data, offset)
+        elif wire == _LENGTH:
+            size, offset = _varint(data, offset)
+            if offset + size > len(data):
+                raise ValueError(f"field {number} runs past the end of the message")
+            value, offset = data[offset : offset + size], offset + size
+        elif wire in (_FIXED32, _FIXED64):
+            width = 4 if wire == _FIXED32 else 8
+            if offset + width > len(data):
+                raise ValueError(f"field {number} runs past the end of the message")
+            value, offset = data[offset : offset + width], offset + width
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire} in field {number}")
+        yield number, wire, value
+
+
+def _packed_varints(data: memoryview) -> list[int]:
+    out, offset = [], 0
+    while offset < len(data):
+        value, offset = _varint(data, offset)
+        out.append(value)
+    return out
+
+
+def _tensor(kind: str, data: memoryview) -> Tensor:
+    values: list[np.ndarray] = []
+    keys: list[int] = []
+    shape: list[int] = []
+    for number, wire, value in _fields(data):
+        if number == 1 and kind in _FIXED_DTYPES:
+            values.append(np.frombuffer(value, dtype=_FIXED_DTYPES[kind]))
+        elif number == 1 and kind == "int32_tensor":
+            raw = _packed_varints(value) if wire == _LENGTH else [value]
+            # negative int32 values travel as 64-bit two's complement varints
+            values.append(np.array([v - (1 << 64) if v >= 1 << 63 else v for v in raw]))
+        elif number == 2:
+            keys += _packed_varints(value) if wire == _LENGTH else [value]
+        elif number == 3:
+            shape += _packed_varints(value) if wire == _LENGTH else [value]
+    flat = np.concatenate(values).astype(np.float64) if values else np.zeros(0)
+    return Tensor(kind, flat, np.asarray(keys, dtype=np.int64), shape)
+
+
+def _value(data: memoryview) -> Tensor:
+    for number, _wire, value in _fields(data):
+        kind = _TENSOR_KINDS.get(number)
+        if kind == "bytes":
+            return Tensor("bytes", np.zeros(0))
+        if kind:
+            return _tensor(kind, value)
+    return Tensor("empty", np.zeros(0))
+
+
+def _map_entry(data: memoryview) -> tuple[str, Tensor]:
+    key, tensor = "", Tensor("empty", np.zeros(0))
+    for number, _wire, value in _fields(data):
+        if number == 1:
+            key = bytes(value).decode("utf-8")
+        elif number == 2:
+            tensor = _value(value)
+    return key, tensor
+
+
+def parse_record(payload: bytes) -> Record:
+    """Decode one protobuf ``Record``; raises ValueError when the bytes are not one."""
+    record = Record()
+    for number, wire, value in _fields(memoryview(payload)):
+        if number in (1, 2) and wire == _LENGTH:
+            key, tensor = _map_entry(value)
+            (record.features if number == 1 else record.label)[key] = tensor
+    return record
+
+
+def _key(number: int, wire: int) -> bytes:
+    return _encode_varint(number << 3 | wire)
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _length_delimited(number: int, body: bytes) -> bytes:
+    return _key(number, _LENGTH) + _encode_varint(len(body)) + body
+
+
+def serialize_label_record(label: dict[str, list[float]]) -> bytes:
+    """A ``Record`` whose ``label`` map holds float32 tensors (the k-NN response shape)."""
+    out = bytearray()
+    for name, values in label.items():
+        packed = struct.pack(f"<{len(values)}f", *values)
+        tensor = _length_delimited(1, packed)
+        value = _length_delimited(2, tensor)  # Value.float32_tensor
+        entry = _length_delimited(1, name.encode("utf-8")) + _length_delimited(2, value)
+        out += _length_delimited(2, entry)  # Record.label
+    return bytes(out)
+
+
+def _spans(data: bytes, start: int, end: int):
+    """Yield (field number, wire type, value start, value end) within data[start:end]."""
+    view = memoryview(data)
+    offset = start
+    while offset < end:
+        tag, offset = _varint(view, offset)
+        number, wire = tag >> 3, tag & 7
+        if wire != _LENGTH:
+            return  # dense float layouts hold length-delimited fields only
+        size, offset = _varint(view, offset)
+        yield number, wire, offset, offset + size
+        offset += size
+
+
+def _packed_float32_span(payload: bytes, field: int) -> tuple[int, int] | None:
+    """Where the packed float32 values of ``field`` (features/label) map entry "values" sit."""
+    for number, _wire, start, end in _spans(payload, 0, len(payload)):
+        if number != field:
+            continue
+        entry = {n: (s, e) for n, _w, s, e in _spans(payload, start, end)}
+        if set(entry) != {1, 2} or payload[slice(*entry[1])] != b"values":
+            return None
+        value = list(_spans(payload, *entry[2]))
+        if len(value) != 1 or value[0][0] != 2:  # Value.float32_tensor only
+            return None
+        tensor = list(_spans(payload, value[0][2], value[0][3]))
+        if len(tensor) != 1 or tensor[0][0] != 1:  # values only: no keys, no shape
+            return None
+        return tensor[0][2], tensor[0][3]
+    return None
+
+
+def dense_columns(payload: bytes) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Byte spans of the feature and label floats when a record is dense float32 with nothing
+    else in it (what the SDK's ``write_numpy_to_dense_tensor`` writes); otherwise None."""
+    features, label = _packed_float32_span(payload, 1), _packed_float32_span(payload, 2)
+    if features is None or label is None or (label[1] - label[0]) != 4:
+        return None
+    return features, label

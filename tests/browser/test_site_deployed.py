@@ -12,6 +12,10 @@ def test_the_deployed_site_shows_six_mysfit_cards(lab, page, offsite_requests, c
     assert cards.count() == 6
     names = [cards.nth(i).locator(".mysfit-name").inner_text() for i in range(6)]
     assert names == ["Evangeline", "Pauly", "CoCo", "Gretta", "Snowflake", "Gary"]
+    # Pictures load after the cards render: wait for them before measuring.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.mysfit-image')].every(i => i.complete)"
+    )
     widths = page.eval_on_selector_all("img.mysfit-image", "imgs => imgs.map(i => i.naturalWidth)")
     assert all(w > 0 for w in widths)
     assert page.locator("#site-stage").inner_text().startswith("Module 1")
@@ -42,7 +46,9 @@ def test_after_module_2a_the_site_lists_the_mysfits_served_by_the_api(lab, page,
     assert page.locator("article.mysfit-card").count() == 6
     assert f"{lab.outputs.get('service.url')}/mysfits" in api_calls
     page.locator(".filter-btn[data-filter='GoodEvil'][data-value='Good']").click()
-    page.wait_for_selector("body[data-state='ready']")
-    assert page.locator("article.mysfit-card").count() == 1  # CoCo, the only Good one of six
+    # CoCo is the only Good one of the six; wait for the filtered list, not a state flag that
+    # may not have left "ready" yet.
+    page.wait_for_function("() => document.querySelectorAll('article.mysfit-card').length === 1")
+    assert page.locator("article.mysfit-card .mysfit-name").inner_text() == "CoCo"
     assert f"{lab.outputs.get('service.url')}/mysfits?filter=GoodEvil&value=Good" in api_calls
     assert console_errors == []

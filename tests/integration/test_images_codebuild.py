@@ -17,21 +17,9 @@ import pytest
 
 from mysfits_lab.localcloud import control
 from mysfits_lab.localcloud.shims import SHIMS_DIR
+from mysfits_lab.steps.image_build import BUILD_PHASES as PHASES
 
 ROLE = "arn:aws:iam::123456789012:role/mysfits-codebuild"
-PHASES = [
-    "SUBMITTED",
-    "QUEUED",
-    "PROVISIONING",
-    "DOWNLOAD_SOURCE",
-    "INSTALL",
-    "PRE_BUILD",
-    "BUILD",
-    "POST_BUILD",
-    "UPLOAD_ARTIFACTS",
-    "FINALIZING",
-    "COMPLETED",
-]
 SERVICE = Path(__file__).resolve().parents[2] / "assets" / "service"
 
 TINY_APP = {

@@ -63,24 +63,9 @@ def sdk(lab, monkeypatch, no_internet):
 
 
 def _role(lab) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    iam = lab.client("iam")
-    try:
-        return iam.get_role(RoleName="knn-notebook")["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        document = json.dumps(trust)
-        return iam.create_role(RoleName="knn-notebook", AssumeRolePolicyDocument=document)["Role"][
-            "Arn"
-        ]
+    from mysfits_lab.steps.recommendations import ensure_role
+
+    return ensure_role(lab)
 
 
 def _local_model(lab, uri: str) -> KnnModel:

@@ -18,7 +18,8 @@ from .. import show
 from ..lab import Lab, LabError
 
 BUILD_IMAGE = "aws/codebuild/standard:7.0"
-_PHASES = [
+# CodeBuild's phases in order; a build's progress is how many it has reached.
+BUILD_PHASES = [
     "SUBMITTED",
     "QUEUED",
     "PROVISIONING",
@@ -133,7 +134,7 @@ def run_build(lab: Lab, project: str, timeout: float = 1800) -> dict[str, Any]:
     """Start a build and follow it: phases as progress, new log lines as they arrive."""
     codebuild, logs = lab.client("codebuild"), lab.client("logs")
     build_id = codebuild.start_build(projectName=project)["build"]["id"]
-    bar = show.progress(total=len(_PHASES), desc=f"Build {project}", unit="phases")
+    bar = show.progress(total=len(BUILD_PHASES), desc=f"Build {project}", unit="phases")
     shown_phases, token, started = 0, None, time.monotonic()
     try:
         while True:

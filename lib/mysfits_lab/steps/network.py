@@ -109,29 +109,23 @@ def deploy_core_stack(lab: Lab, nat_gateways: int = 1) -> dict[str, str]:
     if nat_gateways not in (0, 1, 2):
         raise LabError(f"nat_gateways must be 0, 1 or 2 (got {nat_gateways!r})")
     cfn = lab.client("cloudformation")
-    parameters = [{"ParameterKey": "NatGateways", "ParameterValue": str(nat_gateways)}]
+    spec = {
+        "StackName": stack_name(lab),
+        "TemplateBody": template_body(),
+        "Parameters": [{"ParameterKey": "NatGateways", "ParameterValue": str(nat_gateways)}],
+        "Capabilities": ["CAPABILITY_IAM"],
+        "Tags": lab.tag_list(),
+    }
     stack = _describe(lab)
     if stack is None:
-        cfn.create_stack(
-            StackName=stack_name(lab),
-            TemplateBody=template_body(),
-            Parameters=parameters,
-            Capabilities=["CAPABILITY_IAM"],
-            Tags=lab.tag_list(),
-        )
+        cfn.create_stack(**spec)
         stack = _wait(lab, "Creating")
     elif stack["StackStatus"] in _FAILED:
         raise LabError(_failure_message(lab, stack["StackStatus"]))
     else:
         current = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
         if current.get("NatGateways") != str(nat_gateways):
-            cfn.update_stack(
-                StackName=stack_name(lab),
-                TemplateBody=template_body(),
-                Parameters=parameters,
-                Capabilities=["CAPABILITY_IAM"],
-                Tags=lab.tag_list(),
-            )
+            cfn.update_stack(**spec)
             stack = _wait(lab, "Updating")
         elif stack["StackStatus"] not in _DONE:
             stack = _wait(lab, "Waiting for")

@@ -99,7 +99,7 @@ class Lab:
     @classmethod
     def _connect_local(cls, region: str, learner: str) -> Lab:
         from .localcloud import control
-        from .localcloud.server import ACCOUNT_ID, DUMMY_CREDENTIALS
+        from .localcloud.constants import ACCOUNT_ID, DUMMY_CREDENTIALS
 
         cloud = control.up(region=region)
         # SDKs that build their own clients (the SageMaker SDK, the service, functions) find

@@ -118,7 +118,7 @@ def up(
             [
                 sys.executable,
                 "-m",
-                "mysfits_lab.localcloud.server",
+                "mysfits_lab.localcloud.cloud",
                 "--port",
                 str(port),
                 "--state-dir",

@@ -1,4 +1,4 @@
-"""Just enough parsing of an AWS API request to route it: service, operation, region."""
+"""An incoming request as the edge sees it, before it knows which service it is for."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
-
-# Query-string protocol services put the operation in an ``Action`` parameter.
-_QUERY_ACTION = "Action"
 
 
 @dataclass
@@ -40,25 +37,32 @@ class AwsRequest:
         )
 
     @cached_property
-    def _scope(self) -> tuple[str | None, str | None]:
-        """(region, service) from a SigV4 credential scope, if the request is signed."""
+    def scope(self) -> tuple[str | None, str | None]:
+        """(region, signing name) from a SigV4 credential scope, if the request is signed —
+        in the Authorization header or, for presigned URLs, the query string."""
         auth = self.headers.get("authorization", "")
         marker = "Credential="
-        if marker not in auth:
+        if marker in auth:
+            credential = auth.split(marker, 1)[1].split(",", 1)[0]
+        else:
+            credential = (self.query.get("X-Amz-Credential") or [""])[0]
+        parts = credential.split("/")
+        if len(parts) < 5:
             return None, None
-        scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
-        if len(scope) < 5:
-            return None, None
-        return scope[2], scope[3]
+        return parts[2] or None, parts[3] or None
 
     @property
-    def region(self) -> str | None:
-        return self._scope[0]
+    def signed_region(self) -> str | None:
+        return self.scope[0]
 
     @property
-    def service(self) -> str | None:
-        """The signing name (``s3``, ``ecs``, ``sagemaker``, ``elasticloadbalancing``, ...)."""
-        return self._scope[1]
+    def signing_name(self) -> str | None:
+        return self.scope[1]
+
+    @property
+    def target(self) -> str | None:
+        """``X-Amz-Target`` (``Prefix.Operation``) of the JSON protocols."""
+        return self.headers.get("x-amz-target") or None
 
     @cached_property
     def form(self) -> dict[str, list[str]]:
@@ -72,13 +76,10 @@ class AwsRequest:
         values = self.form.get(name) or self.query.get(name)
         return values[0] if values else None
 
-    @cached_property
-    def operation(self) -> str | None:
-        """The API operation for JSON (X-Amz-Target) and query (Action) protocols."""
-        target = self.headers.get("x-amz-target")
-        if target:
-            return target.rsplit(".", 1)[-1]
-        return self.param(_QUERY_ACTION)
+    @property
+    def origin(self) -> str | None:
+        return self.headers.get("origin") or None
 
     def json(self) -> Any:
+        """The JSON body (``{}`` when empty); ValueError when it is not JSON."""
         return json.loads(self.body or b"{}")

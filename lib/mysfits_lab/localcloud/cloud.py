@@ -20,25 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from werkzeug.serving import make_server
 
-from .edge import Edge
-from .listeners import ListenerPool
-from .providers.cloudformation import CloudFormationProvider
-from .providers.codebuild import CodeBuildProvider
-from .providers.ecs import EcsProvider
-from .providers.elb import LoadBalancerProvider
-from .providers.images import ImagesProvider
-from .providers.s3_website import S3WebsiteProvider
-from .providers.sagemaker import SageMakerProvider
+from .constants import DEFAULT_REGION, LOOPBACK
+from .core.clock import Clock
+from .core.provider import Context, Provider
+from .edge import ControlRule, Edge
+from .registry import PROVIDERS, provider_class, start_order
 
 log = logging.getLogger("mysfits_lab.localcloud")
-
-# moto's default account; every ARN on the local cloud carries it.
-ACCOUNT_ID = "123456789012"
-DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def _moto_app() -> Any:
@@ -48,21 +38,14 @@ def _moto_app() -> Any:
     return DomainDispatcherApplication(create_backend_app)
 
 
-def default_providers() -> list:
-    return [
-        S3WebsiteProvider(),
-        CloudFormationProvider(),
-        ImagesProvider(),
-        CodeBuildProvider(),
-        LoadBalancerProvider(),
-        EcsProvider(),
-        SageMakerProvider(),
-    ]
-
-
 class LocalCloud:
     def __init__(
-        self, port: int, state_dir: Path, region: str = "us-east-1", providers: list | None = None
+        self,
+        port: int,
+        state_dir: Path,
+        region: str = DEFAULT_REGION,
+        providers: list[str] | None = None,
+        clock: Clock | None = None,
     ):
         self.instance_id = uuid.uuid4().hex[:12]
         # Disk space for providers (image snapshots, task logs); one folder per instance. A
@@ -74,32 +57,35 @@ class LocalCloud:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.region = region
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self.edge = Edge(_moto_app(), self.instance_id)
-        self._clients: dict[tuple[str, str], Any] = {}
-        self.listeners = ListenerPool()
-        self.providers = providers if providers is not None else default_providers()
-        self._server = make_server("127.0.0.1", port, self.edge, threaded=True)
+        self.edge = Edge(_moto_app(), region)
+        self.edge.catalog.warm_up()
+        self._server = make_server(LOOPBACK, port, self.edge, threaded=True)
         self.port = self._server.server_port
-        self.edge_url = f"http://127.0.0.1:{self.port}"
-        self.edge.control_route("status", lambda _request: self.status())
+        self.edge_url = f"http://{LOOPBACK}:{self.port}"
+        self.ctx = Context(
+            self.edge_url, region, self.state_dir, self.edge.cors, clock, self._provider_of
+        )
+        self.providers: list[Provider] = [
+            provider_class(name)(self.ctx) for name in start_order(providers or list(PROVIDERS))
+        ]
+        self.edge.add_control("status", ControlRule("", lambda _request: self.status()))
         for provider in self.providers:
-            provider.attach(self)
+            for route in provider.routes():
+                route.owner = provider.name
+                self.edge.add_route(route)
+            for rule in provider.control():
+                self.edge.add_control(provider.name, rule)
+        for provider in self.providers:
+            provider.start()
+
+    def _provider_of(self, kind: type[Provider]) -> Provider:
+        for provider in self.providers:
+            if isinstance(provider, kind):
+                return provider
+        raise LookupError(f"no provider {kind.__name__} on this cloud")
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client that talks to this cloud (providers read moto's state this way)."""
-        key = (service, region or self.region)
-        if key not in self._clients:
-            self._clients[key] = self._new_client(service, region)
-        return self._clients[key]
-
-    def _new_client(self, service: str, region: str | None) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.edge_url,
-            region_name=region or self.region,
-            config=Config(retries={"max_attempts": 2}),
-            **DUMMY_CREDENTIALS,
-        )
+        return self.ctx.client(service, region)
 
     def status(self) -> dict[str, Any]:
         status: dict[str, Any] = {
@@ -118,20 +104,22 @@ class LocalCloud:
         self._server.serve_forever()
 
     def shutdown(self) -> None:
-        for provider in self.providers:
+        """Stop providers in reverse start order (ECS stops its tasks before the load balancer
+        stops health checks), then the shared runtime, then the edge."""
+        for provider in reversed(self.providers):
             try:
                 provider.stop()
             except Exception:  # keep stopping the others
                 log.exception("stopping provider %s", provider.name)
-        self.listeners.stop_all()
+        self.ctx.close()
         self._server.shutdown()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mysfits_lab.localcloud.server")
+    parser = argparse.ArgumentParser(prog="mysfits_lab.localcloud.cloud")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--region", default=DEFAULT_REGION)
     args = parser.parse_args(argv)
 
     logging.basicConfig(

@@ -10,58 +10,46 @@ answers success, so a learner's teardown works the same on both targets.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
-from werkzeug.wrappers import Response
 
-from ..awsrequest import AwsRequest
-from ..edge import Forward
-
-if TYPE_CHECKING:
-    from ..server import LocalCloud
+from ...core.provider import Provider
+from ...edge import Call, MotoFailed, Route
 
 log = logging.getLogger("mysfits_lab.localcloud.cloudformation")
 _STACK_TAG = "aws:cloudformation:stack-name"
 
 
-class CloudFormationProvider:
+class CloudFormationProvider(Provider):
     name = "cloudformation"
 
-    def __init__(self) -> None:
-        self.cloud: LocalCloud | None = None
+    def routes(self) -> list[Route]:
+        return [Route("cloudformation", "DeleteStack", self._delete_stack)]
 
-    def attach(self, cloud: LocalCloud) -> None:
-        self.cloud = cloud
-        cloud.edge.on("cloudformation", "DeleteStack", self._delete_stack)
-
-    def _delete_stack(self, req: AwsRequest, forward: Forward) -> Response:
-        stack = req.param("StackName") or ""
-        vpcs = self._stack_vpcs(req.region, stack)
-        response = forward()
-        if response.status_code < 300 or b"DependencyViolation" not in response.get_data():
-            return response
+    def _delete_stack(self, call: Call) -> dict[str, Any]:
+        stack = call.params.get("StackName", "")
+        vpcs = self._stack_vpcs(call.region, stack)
+        try:
+            return call.moto()
+        except MotoFailed as failed:
+            if b"DependencyViolation" not in failed.response.get_data():
+                raise
         for vpc in vpcs:
-            self._remove_vpc(req.region, vpc)
+            self._remove_vpc(call.region, vpc)
         log.info("finished deleting stack %s (VPCs %s)", stack, ", ".join(vpcs))
-        body = (
-            '<DeleteStackResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
-            "<ResponseMetadata><RequestId>local</RequestId></ResponseMetadata>"
-            "</DeleteStackResponse>"
-        )
-        return Response(body, 200, content_type="text/xml")
+        return {}
 
-    def _ec2(self, region: str | None) -> Any:
-        assert self.cloud is not None
-        return self.cloud.client("ec2", region)
+    def _ec2(self, region: str) -> Any:
+        return self.ctx.client("ec2", region)
 
-    def _stack_vpcs(self, region: str | None, stack: str) -> list[str]:
+    def _stack_vpcs(self, region: str, stack: str) -> list[str]:
         found = self._ec2(region).describe_vpcs(
             Filters=[{"Name": f"tag:{_STACK_TAG}", "Values": [stack]}]
         )
         return [vpc["VpcId"] for vpc in found["Vpcs"]]
 
-    def _remove_vpc(self, region: str | None, vpc: str) -> None:
+    def _remove_vpc(self, region: str, vpc: str) -> None:
         ec2 = self._ec2(region)
         in_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
         endpoints = ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]
@@ -81,9 +69,3 @@ class CloudFormationProvider:
             ec2.delete_vpc(VpcId=vpc)
         except ClientError as exc:
             log.warning("VPC %s still has dependencies: %s", vpc, exc)
-
-    def stop(self) -> None:
-        pass
-
-    def status(self) -> dict[str, Any]:
-        return {}

@@ -1,0 +1,256 @@
+"""Wire formats, driven by botocore's service models, so no provider writes JSON bytes or XML
+text by hand: request parameters parsed into a dict, moto's answers parsed into a dict (with
+botocore's own parsers), dicts serialized as an operation's output, and errors serialized in
+the service's own protocol so boto3 raises a ``ClientError`` with the code and message given.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import uuid
+from typing import Any
+from xml.sax.saxutils import escape
+
+from botocore import parsers
+from botocore.model import Shape
+from werkzeug.wrappers import Response
+
+from .catalog import _rest_routes, operation_model, service_model
+from .request import AwsRequest
+
+JSON_CONTENT = {"json": "application/x-amz-json-1.1", "rest-json": "application/json"}
+
+
+class ServiceError(Exception):
+    """An error the caller made, answered in the service's protocol (4xx unless told)."""
+
+    def __init__(self, code: str, message: str, status: int = 400, sender: bool = True):
+        super().__init__(message)
+        self.code, self.message, self.status, self.sender = code, message, status, sender
+
+
+# -- errors ---------------------------------------------------------------------------------
+def error_response(protocol: str, code: str, message: str, status: int = 400) -> Response:
+    request_id = str(uuid.uuid4())
+    sender = "Sender" if status < 500 else "Receiver"
+    if protocol in ("json", "rest-json"):
+        body = json.dumps({"__type": code, "message": message})
+        response = Response(body, status, content_type=JSON_CONTENT[protocol])
+        response.headers["x-amzn-ErrorType"] = code
+    elif protocol == "query":
+        body = (
+            f"<ErrorResponse><Error><Type>{sender}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        response = Response(body, status, content_type="text/xml")
+    elif protocol == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
+        response = Response(body, status, content_type="text/xml")
+    else:  # rest-xml
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>"
+        )
+        response = Response(body, status, content_type="application/xml")
+    response.headers["x-amzn-RequestId"] = request_id
+    return response
+
+
+# -- parsing moto's answers -----------------------------------------------------------------
+def parse_response(service: str, operation: str, response: Response) -> dict[str, Any]:
+    """A moto response as the dict boto3 would return (``Error`` on failures)."""
+    model = operation_model(service, operation)
+    protocol = service_model(service).protocol
+    if protocol == "json" and model.metadata.get("protocols"):
+        protocol = model.metadata["protocols"][0]
+    parser = parsers.create_parser(protocol)
+    return parser.parse(
+        {
+            "status_code": response.status_code,
+            "headers": dict(response.headers),
+            "body": response.get_data(),
+        },
+        model.output_shape,
+    )
+
+
+# -- serializing results --------------------------------------------------------------------
+def result_response(
+    service: str, operation: str, protocol: str, data: dict[str, Any], status: int = 200
+) -> Response:
+    """``data`` (shaped like boto3's return value) as the operation's wire response."""
+    model = operation_model(service, operation)
+    if protocol in ("json", "rest-json"):
+        return Response(
+            json.dumps(_jsonable(data)), status, content_type=JSON_CONTENT[protocol]
+        )
+    shape = model.output_shape
+    inner = _xml_members(shape, data) if shape is not None else ""
+    if protocol == "query":
+        xmlns = service_model(service).metadata.get("xmlNamespace", "")
+        wrapper = (shape.serialization.get("resultWrapper") if shape else None) or (
+            f"{operation}Result"
+        )
+        body = (
+            f'<{operation}Response xmlns="{xmlns}"><{wrapper}>{inner}</{wrapper}>'
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</{operation}Response>"
+        )
+    else:
+        root = (shape.serialization.get("name") if shape else None) or f"{operation}Result"
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>{inner}</{root}>'
+    return Response(body, status, content_type="text/xml")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _xml_scalar(shape: Shape, value: Any) -> str:
+    if shape.type_name == "boolean":
+        return "true" if value else "false"
+    if shape.type_name == "timestamp":
+        if isinstance(value, int | float):
+            value = dt.datetime.fromtimestamp(value, dt.UTC)
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if shape.type_name == "blob" and isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return escape(str(value))
+
+
+def _xml_value(shape: Shape, value: Any) -> str:
+    if shape.type_name == "structure":
+        return _xml_members(shape, value)
+    if shape.type_name == "list":
+        member = shape.member
+        name = member.serialization.get("name", "member")
+        return "".join(f"<{name}>{_xml_value(member, item)}</{name}>" for item in value)
+    if shape.type_name == "map":
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        return "".join(
+            f"<entry><{key_name}>{escape(str(k))}</{key_name}>"
+            f"<{value_name}>{_xml_value(shape.value, v)}</{value_name}></entry>"
+            for k, v in value.items()
+        )
+    return _xml_scalar(shape, value)
+
+
+def _xml_members(shape: Shape, data: dict[str, Any]) -> str:
+    out = []
+    for name, member in shape.members.items():
+        if name not in data or data[name] is None or member.serialization.get("location"):
+            continue
+        tag = member.serialization.get("name", name)
+        value = data[name]
+        if member.type_name == "list" and member.serialization.get("flattened"):
+            item_tag = member.member.serialization.get("name", tag)
+            out.extend(f"<{item_tag}>{_xml_value(member.member, v)}</{item_tag}>" for v in value)
+        else:
+            out.append(f"<{tag}>{_xml_value(member, value)}</{tag}>")
+    return "".join(out)
+
+
+# -- parsing requests -----------------------------------------------------------------------
+def request_params(service: str, operation: str, protocol: str, req: AwsRequest) -> dict:
+    """The request's parameters as the dict a boto3 caller passed (ValueError when malformed)."""
+    shape = operation_model(service, operation).input_shape
+    if shape is None:
+        return {}
+    if protocol == "json":
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ValueError("the request body must be a JSON object")
+        return body
+    if protocol in ("query", "ec2"):
+        flat = {k: v[0] for k, v in req.query.items()} | {k: v[0] for k, v in req.form.items()}
+        return _from_query(shape, flat, "") or {}
+    return _from_rest(service, operation, shape, protocol, req)
+
+
+def _query_scalar(shape: Shape, text: str) -> Any:
+    if shape.type_name in ("integer", "long"):
+        return int(text)
+    if shape.type_name in ("float", "double"):
+        return float(text)
+    if shape.type_name == "boolean":
+        return text.lower() == "true"
+    return text
+
+
+def _from_query(shape: Shape, flat: dict[str, str], prefix: str) -> Any:
+    if shape.type_name == "structure":
+        found = {}
+        for name, member in shape.members.items():
+            key = member.serialization.get("name", name)
+            value = _from_query(member, flat, f"{prefix}{key}")
+            if value is not None:
+                found[name] = value
+        return found or None
+    if shape.type_name == "list":
+        flattened = shape.serialization.get("flattened")
+        base = prefix if flattened else f"{prefix}.{shape.member.serialization.get('name', 'member')}"
+        items, index = [], 1
+        while True:
+            item = _from_query(shape.member, flat, f"{base}.{index}")
+            if item is None:
+                break
+            items.append(item)
+            index += 1
+        return items if items or f"{prefix}" in flat else None
+    if shape.type_name == "map":
+        entries, index = {}, 1
+        while f"{prefix}.entry.{index}.key" in flat:
+            key = flat[f"{prefix}.entry.{index}.key"]
+            entries[key] = _from_query(shape.value, flat, f"{prefix}.entry.{index}.value")
+            index += 1
+        return entries or None
+    text = flat.get(prefix)
+    return None if text is None else _query_scalar(shape, text)
+
+
+def _from_rest(
+    service: str, operation: str, shape: Shape, protocol: str, req: AwsRequest
+) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    labels: list[str] = []
+    route = next(r for r in _rest_routes(service) if r.operation == operation)
+    match = route.regex.match(req.path)
+    uri = operation_model(service, operation).http.get("requestUri", "")
+    labels = re.findall(r"\{([^}+]+)\+?\}", uri.partition("?")[0])
+    values = dict(zip(labels, match.groups(), strict=False)) if match else {}
+    payload = shape.serialization.get("payload")
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire = member.serialization.get("name", name)
+        if location == "uri" and wire in values:
+            params[name] = values[wire]
+        elif location == "querystring" and wire in req.query:
+            params[name] = _query_scalar(member, req.query[wire][0])
+        elif location == "header" and wire.lower() in req.headers:
+            params[name] = _query_scalar(member, req.headers[wire.lower()])
+    if payload:
+        params[payload] = req.body
+    elif protocol == "rest-json" and req.body:
+        body = req.json()
+        if not isinstance(body, dict):
+            raise ValueError("the request body must be a JSON object")
+        params.update({k: v for k, v in body.items() if k in shape.members})
+    return params

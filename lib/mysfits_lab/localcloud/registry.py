@@ -1,0 +1,55 @@
+"""The one table of the local cloud's providers: name → where its class lives.
+
+Adding a service is one line here (and one folder under ``services/``). Classes are imported
+only by the cloud process, never by a notebook kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.provider import Provider
+
+PROVIDERS: dict[str, str] = {
+    "images": "mysfits_lab.localcloud.images.provider:ImagesProvider",
+    "websites": "mysfits_lab.localcloud.services.s3_website.provider:S3WebsiteProvider",
+    "cloudformation": "mysfits_lab.localcloud.services.cloudformation.provider:CloudFormationProvider",
+    "codebuild": "mysfits_lab.localcloud.services.codebuild.provider:CodeBuildProvider",
+    "loadbalancers": "mysfits_lab.localcloud.services.elb.provider:LoadBalancerProvider",
+    "ecs": "mysfits_lab.localcloud.services.ecs.provider:EcsProvider",
+    "sagemaker": "mysfits_lab.localcloud.services.sagemaker.provider:SageMakerProvider",
+}
+
+
+def provider_class(name: str) -> type[Provider]:
+    module, _, attribute = PROVIDERS[name].partition(":")
+    cls = getattr(importlib.import_module(module), attribute)
+    if cls.name != name:
+        raise ValueError(f"registry name {name!r} does not match {cls.__name__}.name {cls.name!r}")
+    return cls
+
+
+def start_order(names: list[str]) -> list[str]:
+    """``names`` with every provider after the ones it ``requires`` (stable otherwise)."""
+    classes = {name: provider_class(name) for name in names}
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            raise ValueError(f"providers require each other in a cycle through {name!r}")
+        if name not in classes:
+            raise ValueError(f"a provider requires {name!r}, which is not registered")
+        visiting.add(name)
+        for required in classes[name].requires:
+            visit(required)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered

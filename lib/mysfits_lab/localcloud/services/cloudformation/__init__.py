@@ -1,0 +1,1 @@
+"""CloudFormation: stack deletion that finishes on the local cloud."""

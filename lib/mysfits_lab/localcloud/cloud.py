@@ -129,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     started = time.monotonic()
-    cloud = LocalCloud(args.port, args.state_dir, region=args.region)
+    # A subset of providers (comma-separated names from the registry) for debugging one service.
+    only = os.environ.get("MYSFITS_LAB_PROVIDERS")
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    cloud = LocalCloud(args.port, args.state_dir, region=args.region, providers=names)
 
     state = cloud.status() | {"port": cloud.port}
     args.state_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """One clock for the local cloud: wall time for API timestamps, monotonic time for waits, and
 the loopback time scale (a 10 s health-check interval on AWS is 1 s here).
 
-Tests inject a ``Clock(scale=...)`` instead of poking deadline fields of running objects."""
+Timeouts a user sets (a build's ``timeoutInMinutes``, a function's timeout) run in real time;
+tests inject a ``Clock(timeout_scale=...)`` to shorten them instead of poking deadline fields of
+running objects."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from ..constants import DEFAULT_TIME_SCALE
 
 
 class Clock:
-    def __init__(self, scale: float = DEFAULT_TIME_SCALE):
-        if scale <= 0:
-            raise ValueError(f"time scale must be positive (got {scale})")
+    def __init__(self, scale: float = DEFAULT_TIME_SCALE, timeout_scale: float = 1.0):
+        if scale <= 0 or timeout_scale <= 0:
+            raise ValueError(f"time scales must be positive (got {scale}, {timeout_scale})")
         self.scale = scale
+        self.timeout_scale = timeout_scale
 
     def now(self) -> float:
         """Wall-clock seconds since the epoch (what the APIs report)."""
@@ -34,6 +37,10 @@ class Clock:
     def deadline(self, aws_seconds: float, minimum: float = 0.0) -> float:
         """A monotonic deadline ``aws_seconds`` of AWS time from now."""
         return self.monotonic() + self.scaled(aws_seconds, minimum)
+
+    def timeout_deadline(self, seconds: float) -> float:
+        """A monotonic deadline for a user-set timeout of ``seconds``."""
+        return self.monotonic() + seconds * self.timeout_scale
 
     def wait(self, seconds: float, event: threading.Event | None = None) -> bool:
         """Sleep ``seconds`` (real time); return early, True, when ``event`` is set."""

@@ -1,4 +1,5 @@
-"""The image store as a provider: ``cloud.images``, and the control routes the docker shim uses.
+"""The image store as a provider (``ctx.provider(ImagesProvider).store``), and the control
+routes the docker shim uses.
 
 Routes under ``/_localcloud/images``:
 - ``GET  /_localcloud/images`` — every image with its local names
@@ -16,12 +17,15 @@ import base64
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
-from ..images import (
+from ..core.provider import Context, Provider
+from ..edge import ControlRule
+from .store import (
+    Image,
     ImageError,
     ImageStore,
     Reference,
@@ -30,9 +34,6 @@ from ..images import (
     registry_host,
 )
 
-if TYPE_CHECKING:
-    from ..server import LocalCloud
-
 log = logging.getLogger("mysfits_lab.localcloud.images")
 
 
@@ -40,27 +41,32 @@ def _error(message: str, status: int = 400, **extra: Any) -> Response:
     return Response(json.dumps({"message": message, **extra}), status, mimetype="application/json")
 
 
-class ImagesProvider:
+class ImagesProvider(Provider):
     name = "images"
 
-    def __init__(self) -> None:
-        self.cloud: LocalCloud | None = None
-        self.store: ImageStore | None = None
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self.store = ImageStore(self.workdir(), registry=self._ecr_digest)
 
-    def attach(self, cloud: LocalCloud) -> None:
-        self.cloud = cloud
-        self.store = ImageStore(cloud.state_dir / "images", registry=self._ecr_digest)
-        cloud.images = self.store  # type: ignore[attr-defined]
-        cloud.edge.control_route("images", self._control)
+    def resolve(self, image_uri_or_ref: str) -> Image:
+        """The image a task would run (LookupError when there is none)."""
+        return self.store.resolve(image_uri_or_ref)
+
+    def control(self) -> list[ControlRule]:
+        return [
+            ControlRule("", self._list),
+            ControlRule("/resolve", self._resolve),
+            ControlRule("/<action>", self._act, ("POST",)),
+        ]
 
     # -- ECR --------------------------------------------------------------------------------
     def _ecr(self, region: str) -> Any:
-        assert self.cloud is not None
-        return self.cloud.client("ecr", region)
+        return self.ctx.client("ecr", region)
 
     def _ecr_digest(self, reference: Reference) -> str:
         """What ECR holds for an ECR reference — the registry, not local tags, is the truth."""
-        assert reference.ecr is not None
+        if reference.ecr is None:
+            raise LookupError(f"{reference}: not an ECR reference")
         account, region = reference.ecr
         image_id = (
             {"imageDigest": reference.digest} if reference.digest else {"imageTag": reference.tag}
@@ -107,16 +113,13 @@ class ImagesProvider:
         return host
 
     # -- routes -----------------------------------------------------------------------------
-    def _control(self, request: Request) -> Any:
-        assert self.store is not None
-        action = request.path.rstrip("/").split("/_localcloud/images", 1)[1].strip("/")
-        if request.method == "GET":
-            if action == "":
-                return {"images": self.store.list()}
-            if action == "resolve":
-                ref = request.args.get("ref", "")
-                return self.store.resolve(ref).to_dict()  # LookupError → 404
-            return _error(f"no images endpoint {action!r}", 404)
+    def _list(self, request: Request) -> Any:
+        return {"images": self.store.list()}
+
+    def _resolve(self, request: Request) -> Any:
+        return self.store.resolve(request.args.get("ref", "")).to_dict()  # LookupError → 404
+
+    def _act(self, request: Request, action: str) -> Any:
         body = request.get_json(silent=True) or {}
         handler = {
             "build": self._build,
@@ -135,7 +138,6 @@ class ImagesProvider:
             return _error(str(exc), 404, lines=lines)
 
     def _build(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
-        assert self.store is not None
         context = body.get("context")
         if not context:
             raise ImageError('"docker build" requires exactly 1 argument: the build context')
@@ -150,7 +152,6 @@ class ImagesProvider:
         return {"image": image.to_dict(), "lines": lines}
 
     def _tag(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
-        assert self.store is not None
         image = self.store.tag(body.get("source", ""), body.get("target", ""))
         return {"image": image.to_dict(), "lines": lines}
 
@@ -161,14 +162,13 @@ class ImagesProvider:
         return {"registry": host, "message": "Login Succeeded"}
 
     def _push(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
-        assert self.store is not None
         reference = parse_reference(body.get("ref", ""))
         lines.append(f"The push refers to repository [{reference.name}]")
         if reference.ecr:
             if not body.get("password"):
                 raise ImageError("no basic auth credentials")
             self.check_login(reference.registry or "", body.get("username", ""), body["password"])
-        region = reference.ecr[1] if reference.ecr else self.cloud.region  # type: ignore[union-attr]
+        region = reference.ecr[1] if reference.ecr else self.ctx.region
         digest = self.store.push(str(reference), self._ecr(region))
         image = self.store.get(digest)
         lines.append(f"{image.id}: Pushed")
@@ -176,9 +176,5 @@ class ImagesProvider:
         log.info("pushed %s (%s)", reference, digest)
         return {"digest": digest, "lines": lines}
 
-    # -- provider protocol ------------------------------------------------------------------
-    def stop(self) -> None:
-        """Snapshots are plain folders in the instance's state directory: nothing runs."""
-
     def status(self) -> dict[str, Any]:
-        return {"images": len(self.store.list()) if self.store else 0}
+        return {"images": len(self.store.list())}

@@ -9,7 +9,10 @@ LOOPBACK = "127.0.0.1"
 # What the edge accepts as credentials, and what child processes are given.
 DUMMY_ACCESS_KEY = "testing"
 DUMMY_SECRET_KEY = "testing"
-DUMMY_CREDENTIALS = {"aws_access_key_id": DUMMY_ACCESS_KEY, "aws_secret_access_key": DUMMY_SECRET_KEY}
+DUMMY_CREDENTIALS = {
+    "aws_access_key_id": DUMMY_ACCESS_KEY,
+    "aws_secret_access_key": DUMMY_SECRET_KEY,
+}
 
 # JSON endpoints for the CLI, lib, shims and tests: /_localcloud/<provider>/...
 CONTROL_PREFIX = "/_localcloud/"

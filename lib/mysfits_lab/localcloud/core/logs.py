@@ -89,7 +89,9 @@ class LogWriter:
         with self._lock:
             # Non-decreasing timestamps per stream: PutLogEvents wants them in order.
             stream.last_stamp = max(stream.last_stamp, self._clock.epoch_millis())
-            stream.pending.append({"timestamp": stream.last_stamp, "message": message[:MAX_MESSAGE]})
+            stream.pending.append(
+                {"timestamp": stream.last_stamp, "message": message[:MAX_MESSAGE]}
+            )
 
     def flush(self) -> None:
         """Send everything queued so far (in order, per stream)."""
@@ -111,8 +113,9 @@ class LogWriter:
                     logEvents=events[start : start + BATCH_EVENTS],
                 )
         except (ClientError, BotoCoreError) as exc:  # a deleted group must not fail the process
-            log.debug("dropping %d log events for %s/%s: %s", len(events), stream.group,
-                      stream.name, exc)
+            log.debug(
+                "dropping %d log events for %s/%s: %s", len(events), stream.group, stream.name, exc
+            )
 
     def _run(self) -> None:
         while not self._closed.wait(FLUSH_SECONDS):

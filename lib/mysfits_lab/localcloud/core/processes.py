@@ -82,9 +82,7 @@ class Process:
         self._popen = popen
         self.pid = popen.pid
         self.stdin: IO[bytes] | None = popen.stdin
-        self._reader = threading.Thread(
-            target=self._read, name=f"output-{spec.name}", daemon=True
-        )
+        self._reader = threading.Thread(target=self._read, name=f"output-{spec.name}", daemon=True)
         self._reader.start()
 
     @property

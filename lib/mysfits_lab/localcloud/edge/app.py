@@ -188,7 +188,7 @@ class Edge:
         except MotoFailed as failed:
             return failed.response
         except ServiceError as exc:
-            return error_response(resolved.protocol, exc.code, exc.message, exc.status)
+            return error_response(resolved.protocol, exc.code, exc.message, exc.status, exc.fields)
         except Exception as exc:  # a provider bug must answer like AWS, not kill the edge
             log.error("provider %s failed:\n%s", route.description, traceback.format_exc())
             return error_response(

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
 import botocore
 import botocore.session
 from botocore.model import OperationModel, ServiceModel

@@ -73,7 +73,8 @@ class CorsPolicy:
     def decorate(self, req: AwsRequest, response: Response) -> None:
         """Replace whatever CORS headers an answer carries (moto grants every origin) with
         ours: a grant for a trusted origin, nothing for anyone else."""
-        for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
+        stale = [k for k, _ in response.headers.items() if k.lower().startswith("access-control-")]
+        for name in stale:
             del response.headers[name]
         origin = req.origin
         if origin and self.allows(origin):

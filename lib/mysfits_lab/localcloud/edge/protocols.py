@@ -27,17 +27,26 @@ JSON_CONTENT = {"json": "application/x-amz-json-1.1", "rest-json": "application/
 class ServiceError(Exception):
     """An error the caller made, answered in the service's protocol (4xx unless told)."""
 
-    def __init__(self, code: str, message: str, status: int = 400, sender: bool = True):
+    def __init__(
+        self, code: str, message: str, status: int = 400, fields: dict[str, Any] | None = None
+    ):
         super().__init__(message)
-        self.code, self.message, self.status, self.sender = code, message, status, sender
+        self.code, self.message, self.status = code, message, status
+        self.fields = fields or {}  # the error shape's other members (JSON protocols)
 
 
 # -- errors ---------------------------------------------------------------------------------
-def error_response(protocol: str, code: str, message: str, status: int = 400) -> Response:
+def error_response(
+    protocol: str,
+    code: str,
+    message: str,
+    status: int = 400,
+    fields: dict[str, Any] | None = None,
+) -> Response:
     request_id = str(uuid.uuid4())
     sender = "Sender" if status < 500 else "Receiver"
     if protocol in ("json", "rest-json"):
-        body = json.dumps({"__type": code, "message": message})
+        body = json.dumps({"__type": code, "message": message, **(fields or {})})
         response = Response(body, status, content_type=JSON_CONTENT[protocol])
         response.headers["x-amzn-ErrorType"] = code
     elif protocol == "query":
@@ -88,11 +97,11 @@ def result_response(
 ) -> Response:
     """``data`` (shaped like boto3's return value) as the operation's wire response."""
     model = operation_model(service, operation)
-    if protocol in ("json", "rest-json"):
-        return Response(
-            json.dumps(_jsonable(data)), status, content_type=JSON_CONTENT[protocol]
-        )
     shape = model.output_shape
+    if protocol.startswith("rest") and shape is not None:
+        return _rest_result(shape, protocol, data, status)
+    if protocol in ("json", "rest-json"):
+        return Response(json.dumps(_jsonable(data)), status, content_type=JSON_CONTENT[protocol])
     inner = _xml_members(shape, data) if shape is not None else ""
     if protocol == "query":
         xmlns = service_model(service).metadata.get("xmlNamespace", "")
@@ -108,6 +117,46 @@ def result_response(
         root = (shape.serialization.get("name") if shape else None) or f"{operation}Result"
         body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>{inner}</{root}>'
     return Response(body, status, content_type="text/xml")
+
+
+def _rest_result(shape: Shape, protocol: str, data: dict[str, Any], status: int) -> Response:
+    """REST outputs: header and status-code members leave the body; a payload member is the
+    body itself (raw bytes for a blob or string)."""
+    headers: dict[str, str] = {}
+    body_members: dict[str, Any] = {}
+    for name, value in data.items():
+        member = shape.members.get(name)
+        location = member.serialization.get("location") if member is not None else None
+        if member is None or value is None:
+            continue
+        if location == "header":
+            headers[member.serialization.get("name", name)] = str(value)
+        elif location == "statusCode":
+            status = int(value)
+        elif location is None:
+            body_members[name] = value
+    payload = shape.serialization.get("payload")
+    content_type = headers.pop("Content-Type", None)
+    if payload:
+        value = body_members.get(payload, b"")
+        if shape.members[payload].type_name in ("blob", "string"):
+            body = value if isinstance(value, bytes) else str(value).encode()
+            content_type = content_type or "application/octet-stream"
+        elif protocol == "rest-json":
+            body = json.dumps(_jsonable(value)).encode()
+        else:
+            inner = _xml_members(shape.members[payload], value)
+            tag = shape.members[payload].serialization.get("name", payload)
+            body = f"<{tag}>{inner}</{tag}>".encode()
+    elif protocol == "rest-json":
+        body = json.dumps(_jsonable(body_members)).encode()
+    else:
+        root = shape.serialization.get("name") or "Result"
+        body = f"<{root}>{_xml_members(shape, body_members)}</{root}>".encode()
+    default = JSON_CONTENT["rest-json"] if protocol == "rest-json" else "application/xml"
+    response = Response(body, status, content_type=content_type or default)
+    response.headers.update(headers)
+    return response
 
 
 def _jsonable(value: Any) -> Any:
@@ -206,7 +255,9 @@ def _from_query(shape: Shape, flat: dict[str, str], prefix: str) -> Any:
         return found or None
     if shape.type_name == "list":
         flattened = shape.serialization.get("flattened")
-        base = prefix if flattened else f"{prefix}.{shape.member.serialization.get('name', 'member')}"
+        base = (
+            prefix if flattened else f"{prefix}.{shape.member.serialization.get('name', 'member')}"
+        )
         items, index = [], 1
         while True:
             item = _from_query(shape.member, flat, f"{base}.{index}")

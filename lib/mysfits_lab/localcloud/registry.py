@@ -13,19 +13,19 @@ if TYPE_CHECKING:
     from .core.provider import Provider
 
 PROVIDERS: dict[str, str] = {
-    "images": "mysfits_lab.localcloud.images.provider:ImagesProvider",
-    "websites": "mysfits_lab.localcloud.services.s3_website.provider:S3WebsiteProvider",
-    "cloudformation": "mysfits_lab.localcloud.services.cloudformation.provider:CloudFormationProvider",
-    "codebuild": "mysfits_lab.localcloud.services.codebuild.provider:CodeBuildProvider",
-    "loadbalancers": "mysfits_lab.localcloud.services.elb.provider:LoadBalancerProvider",
-    "ecs": "mysfits_lab.localcloud.services.ecs.provider:EcsProvider",
-    "sagemaker": "mysfits_lab.localcloud.services.sagemaker.provider:SageMakerProvider",
+    "images": ".images.provider:ImagesProvider",
+    "websites": ".services.s3_website.provider:S3WebsiteProvider",
+    "cloudformation": ".services.cloudformation.provider:CloudFormationProvider",
+    "codebuild": ".services.codebuild.provider:CodeBuildProvider",
+    "loadbalancers": ".services.elb.provider:LoadBalancerProvider",
+    "ecs": ".services.ecs.provider:EcsProvider",
+    "sagemaker": ".services.sagemaker.provider:SageMakerProvider",
 }
 
 
 def provider_class(name: str) -> type[Provider]:
     module, _, attribute = PROVIDERS[name].partition(":")
-    cls = getattr(importlib.import_module(module), attribute)
+    cls = getattr(importlib.import_module(module, __package__), attribute)
     if cls.name != name:
         raise ValueError(f"registry name {name!r} does not match {cls.__name__}.name {cls.name!r}")
     return cls

@@ -26,7 +26,7 @@ from .constants import DEFAULT_REGION, LOOPBACK
 from .core.clock import Clock
 from .core.provider import Context, Provider
 from .edge import ControlRule, Edge
-from .registry import PROVIDERS, provider_class, start_order
+from .registry import PROVIDERS, start_order
 
 log = logging.getLogger("mysfits_lab.localcloud")
 
@@ -44,7 +44,7 @@ class LocalCloud:
         port: int,
         state_dir: Path,
         region: str = DEFAULT_REGION,
-        providers: list[str] | None = None,
+        providers: list[str | type[Provider]] | None = None,
         clock: Clock | None = None,
     ):
         self.instance_id = uuid.uuid4().hex[:12]
@@ -66,7 +66,7 @@ class LocalCloud:
             self.edge_url, region, self.state_dir, self.edge.cors, clock, self._provider_of
         )
         self.providers: list[Provider] = [
-            provider_class(name)(self.ctx) for name in start_order(providers or list(PROVIDERS))
+            cls(self.ctx) for cls in start_order(providers or list(PROVIDERS))
         ]
         self.edge.add_control("status", ControlRule("", lambda _request: self.status()))
         for provider in self.providers:

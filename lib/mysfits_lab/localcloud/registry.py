@@ -31,9 +31,15 @@ def provider_class(name: str) -> type[Provider]:
     return cls
 
 
-def start_order(names: list[str]) -> list[str]:
-    """``names`` with every provider after the ones it ``requires`` (stable otherwise)."""
-    classes = {name: provider_class(name) for name in names}
+def start_order(wanted: list[str | type[Provider]]) -> list[type[Provider]]:
+    """The provider classes (registry names or classes), plus what they ``require``, each after
+    the ones it requires and in the given order otherwise."""
+    classes = {
+        item if isinstance(item, str) else item.name: (
+            provider_class(item) if isinstance(item, str) else item
+        )
+        for item in wanted
+    }
     ordered: list[str] = []
     visiting: set[str] = set()
 
@@ -43,13 +49,15 @@ def start_order(names: list[str]) -> list[str]:
         if name in visiting:
             raise ValueError(f"providers require each other in a cycle through {name!r}")
         if name not in classes:
-            raise ValueError(f"a provider requires {name!r}, which is not registered")
+            if name not in PROVIDERS:
+                raise ValueError(f"a provider requires {name!r}, which is not registered")
+            classes[name] = provider_class(name)  # a requirement comes along
         visiting.add(name)
         for required in classes[name].requires:
             visit(required)
         visiting.discard(name)
         ordered.append(name)
 
-    for name in names:
+    for name in list(classes):
         visit(name)
-    return ordered
+    return [classes[name] for name in ordered]

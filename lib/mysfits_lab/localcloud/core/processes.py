@@ -85,17 +85,22 @@ class Process:
         self._reader = threading.Thread(target=self._read, name=f"output-{spec.name}", daemon=True)
         self._reader.start()
 
+    @staticmethod
+    def _docker_code(code: int | None) -> int | None:
+        # A group kill also ends the supervisor: report it as Docker does, 128 + signal.
+        return 128 - code if code is not None and code < 0 else code
+
     @property
     def returncode(self) -> int | None:
-        return self._popen.poll()
+        return self.poll()
 
     def poll(self) -> int | None:
-        return self._popen.poll()
+        return self._docker_code(self._popen.poll())
 
     def wait(self, timeout: float | None = None) -> int | None:
         """The exit code, or None if still running after ``timeout``."""
         try:
-            return self._popen.wait(timeout)
+            return self._docker_code(self._popen.wait(timeout))
         except subprocess.TimeoutExpired:
             return None
 
@@ -117,7 +122,7 @@ class Process:
         if code is None:
             self.kill()
         self.join_output(2)
-        return self._popen.returncode
+        return self._docker_code(self._popen.returncode)  # type: ignore[return-value]
 
     def join_output(self, timeout: float) -> None:
         self._reader.join(timeout)

@@ -104,13 +104,25 @@ def operation_model(service: str, operation: str) -> OperationModel:
 class _RestRoute:
     """One REST operation's method + ``requestUri`` template as a regex."""
 
-    def __init__(self, operation: str, method: str, uri: str):
+    def __init__(self, model: OperationModel):
+        method, uri = model.http.get("method", "POST"), model.http.get("requestUri", "/")
         path, _, query = uri.partition("?")
-        self.operation, self.method = operation, method
+        self.operation, self.method = model.name, method
         self.required = {
             key: value
             for key, _, value in (part.partition("=") for part in query.split("&") if part)
         }
+        # Required header and query members tell apart operations on one URI
+        # (CopyObject needs x-amz-copy-source, UploadPart partNumber and uploadId).
+        shape = model.input_shape
+        self.headers, self.params = [], []
+        for name in shape.required_members if shape is not None else []:
+            member = shape.members[name]
+            wire = member.serialization.get("name", name)
+            if member.serialization.get("location") == "header":
+                self.headers.append(wire.lower())
+            elif member.serialization.get("location") == "querystring":
+                self.params.append(wire)
         pattern = ""
         for piece in re.split(r"(\{[^}]+\})", path):
             if piece.startswith("{"):
@@ -119,24 +131,28 @@ class _RestRoute:
                 pattern += re.escape(piece)
         self.regex = re.compile(f"^{pattern.rstrip('/') or ''}/?$")
         # More literal characters and more required query keys: more specific.
-        self.rank = (len(self.required), len(re.sub(r"\{[^}]+\}", "", path)))
+        self.rank = (
+            len(self.required) + len(self.headers) + len(self.params),
+            len(re.sub(r"\{[^}]+\}", "", path)),
+        )
 
     def matches(self, req: AwsRequest) -> bool:
         if req.method != self.method or not self.regex.match(req.path):
             return False
-        return all(
-            key in req.query and (not value or req.query[key][0] == value)
-            for key, value in self.required.items()
+        return (
+            all(
+                key in req.query and (not value or req.query[key][0] == value)
+                for key, value in self.required.items()
+            )
+            and all(header in req.headers for header in self.headers)
+            and all(param in req.query for param in self.params)
         )
 
 
 @lru_cache(maxsize=64)
 def _rest_routes(service: str) -> list[_RestRoute]:
     model = service_model(service)
-    routes = []
-    for name in model.operation_names:
-        http = model.operation_model(name).http
-        routes.append(_RestRoute(name, http.get("method", "POST"), http.get("requestUri", "/")))
+    routes = [_RestRoute(model.operation_model(name)) for name in model.operation_names]
     return sorted(routes, key=lambda r: r.rank, reverse=True)
 
 

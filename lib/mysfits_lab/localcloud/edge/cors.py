@@ -59,16 +59,9 @@ class CorsPolicy:
         origin = req.origin
         return origin is not None and not self.allows(origin)
 
-    def preflight(self, req: AwsRequest) -> Response | None:
-        """The answer to a CORS preflight, or None when ``req`` is not one."""
-        if req.method != "OPTIONS" or "access-control-request-method" not in req.headers:
-            return None
-        response = Response(status=200)
-        self.decorate(req, response)
-        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-        response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
-        return response
+    @staticmethod
+    def is_preflight(req: AwsRequest) -> bool:
+        return req.method == "OPTIONS" and "access-control-request-method" in req.headers
 
     def decorate(self, req: AwsRequest, response: Response) -> None:
         """Replace whatever CORS headers an answer carries (moto grants every origin) with
@@ -81,3 +74,7 @@ class CorsPolicy:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
             response.vary.add("Origin")
+            if self.is_preflight(req):
+                response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+                response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+                response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE

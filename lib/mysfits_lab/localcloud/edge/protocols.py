@@ -249,7 +249,7 @@ def _from_query(shape: Shape, flat: dict[str, str], prefix: str) -> Any:
         found = {}
         for name, member in shape.members.items():
             key = member.serialization.get("name", name)
-            value = _from_query(member, flat, f"{prefix}{key}")
+            value = _from_query(member, flat, f"{prefix}.{key}" if prefix else key)
             if value is not None:
                 found[name] = value
         return found or None
@@ -281,7 +281,6 @@ def _from_rest(
     service: str, operation: str, shape: Shape, protocol: str, req: AwsRequest
 ) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    labels: list[str] = []
     route = next(r for r in _rest_routes(service) if r.operation == operation)
     match = route.regex.match(req.path)
     uri = operation_model(service, operation).http.get("requestUri", "")

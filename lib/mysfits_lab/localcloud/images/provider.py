@@ -24,15 +24,9 @@ from werkzeug.wrappers import Request, Response
 
 from ..core.provider import Context, Provider
 from ..edge import ControlRule
-from .store import (
-    Image,
-    ImageError,
-    ImageStore,
-    Reference,
-    ecr_registry,
-    parse_reference,
-    registry_host,
-)
+from .errors import ImageError
+from .references import Reference, ecr_registry, parse_reference, registry_host
+from .store import Image, ImageStore
 
 log = logging.getLogger("mysfits_lab.localcloud.images")
 

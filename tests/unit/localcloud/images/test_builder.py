@@ -1,47 +1,14 @@
-"""The local cloud's image builder: a Dockerfile interpreted into a snapshot of its context."""
+"""The Dockerfile interpreter: COPY/ADD into the snapshot, the image config, RUN's pip checks
+and the content digest."""
 
 from __future__ import annotations
 
-import json
-import textwrap
-from pathlib import Path
-
-import boto3
 import pytest
-from moto import mock_aws
 
-from mysfits_lab.localcloud.images import (
-    BuildError,
-    ImageStore,
-    PushError,
-    parse_reference,
-)
+from mysfits_lab.localcloud.images.errors import BuildError
+from mysfits_lab.localcloud.images.store import ImageStore
 
-REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-
-
-def make_context(root: Path, dockerfile: str, files: dict[str, str] | None = None) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "Dockerfile").write_text(textwrap.dedent(dockerfile).lstrip())
-    for name, content in (files or {}).items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    return root
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> ImageStore:
-    return ImageStore(tmp_path / "images")
-
-
-def files_in(image) -> list[str]:
-    return sorted(
-        p.relative_to(image.root).as_posix() for p in image.root.rglob("*") if p.is_file()
-    )
-
-
-APP = {"app/main.py": "print('hi')\n", "app/lib/util.py": "X = 1\n", "notes.txt": "n\n"}
+from .contexts import APP, files_in, make_context
 
 
 def test_copy_of_a_folder_copies_its_contents_and_files_follow_the_trailing_slash(tmp_path, store):
@@ -235,71 +202,3 @@ def test_digest_is_deterministic_and_follows_content_and_config(tmp_path):
     other_cmd = dockerfile.replace("main.py", "other.py")
     fourth = ImageStore(tmp_path / "store4").build(make_context(tmp_path / "four", other_cmd, APP))
     assert fourth.digest != first.digest
-
-
-def test_same_content_shares_one_snapshot_and_tags_resolve(tmp_path, store):
-    context = make_context(tmp_path / "ctx", "FROM scratch\nCOPY app/ /app/\n", APP)
-    first = store.build(context, tags=["web:1"])
-    again = store.build(context, tags=["web"])
-    assert again.digest == first.digest and again.root == first.root
-    store.tag("web:1", f"{REGISTRY}/web:v1")
-    assert store.resolve("web:latest").digest == first.digest
-    assert store.resolve(f"{REGISTRY}/web:v1").digest == first.digest
-    assert store.resolve(f"{REGISTRY}/web@{first.digest}").digest == first.digest
-    assert store.resolve(first.id).digest == first.digest
-    with pytest.raises(LookupError, match="No such image: web:2"):
-        store.resolve("web:2")
-    reopened = ImageStore(store.root)
-    assert reopened.resolve("web:1").digest == first.digest
-    assert [i["refs"] for i in reopened.list()] == [[f"{REGISTRY}/web:v1", "web:1", "web:latest"]]
-
-
-def test_references_parse_like_docker():
-    ecr = parse_reference(f"{REGISTRY}/team/web:v2")
-    assert (ecr.registry, ecr.repository, ecr.tag, ecr.ecr) == (
-        REGISTRY,
-        "team/web",
-        "v2",
-        ("123456789012", "us-east-1"),
-    )
-    assert str(parse_reference("web")) == "web:latest"
-    assert parse_reference("localhost:5000/web").registry == "localhost:5000"
-    with pytest.raises(ValueError, match="must be lowercase"):
-        parse_reference("Web:1")
-
-
-@pytest.fixture
-def ecr(monkeypatch):
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        yield boto3.client(
-            "ecr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-        )
-
-
-def test_push_records_the_image_in_ecr_with_its_digest(tmp_path, store, ecr):
-    image = store.build(make_context(tmp_path / "ctx", "FROM scratch\nCOPY app/ /app/\n", APP))
-    ecr.create_repository(repositoryName="web")
-    store.tag(image.id, f"{REGISTRY}/web:v1")
-    assert store.push(f"{REGISTRY}/web:v1", ecr) == image.digest
-    assert store.push(f"{REGISTRY}/web:v1", ecr) == image.digest  # pushing again is fine
-
-    details = ecr.describe_images(repositoryName="web")["imageDetails"]
-    assert [(d["imageDigest"], d["imageTags"]) for d in details] == [(image.digest, ["v1"])]
-    manifest = json.loads(
-        ecr.batch_get_image(repositoryName="web", imageIds=[{"imageTag": "v1"}])["images"][0][
-            "imageManifest"
-        ]
-    )
-    assert manifest["config"]["digest"] == image.digest
-    assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
-
-    store.tag(image.id, f"{REGISTRY}/nope:v1")
-    with pytest.raises(PushError, match="name unknown: The repository with name 'nope' does not"):
-        store.push(f"{REGISTRY}/nope:v1", ecr)
-    with pytest.raises(PushError, match="An image does not exist locally with the tag"):
-        store.push(f"{REGISTRY}/web:v2", ecr)
-    store.tag(image.id, "docker.io/library/web:v1")
-    with pytest.raises(PushError, match="denied"):
-        store.push("docker.io/library/web:v1", ecr)

@@ -23,6 +23,7 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from .constants import DEFAULT_REGION, LOOPBACK
+from .control import process_start
 from .core.clock import Clock
 from .core.provider import Context, Provider
 from .edge import ControlRule, Edge
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
     cloud = LocalCloud(args.port, args.state_dir, region=args.region, providers=names)
 
-    state = cloud.status() | {"port": cloud.port}
+    state = cloud.status() | {"port": cloud.port, "process_start": process_start(os.getpid())}
     args.state_dir.mkdir(parents=True, exist_ok=True)
     (args.state_dir / "state.json").write_text(json.dumps(state, indent=2))
 

@@ -57,6 +57,14 @@ def _read_state() -> dict[str, Any] | None:
         return None
 
 
+def process_start(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot): with the pid, it names one process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def _alive(pid: int) -> bool:
     # Reap it if this process started it, or it lingers as a zombie that looks alive.
     with contextlib.suppress(ChildProcessError):
@@ -70,10 +78,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _ours(state: dict[str, Any] | None) -> bool:
+    """The state file's process is alive and still the cloud that wrote it — not a later
+    process that reuses its pid after a crash."""
+    if not state or not isinstance(state.get("pid"), int) or not _alive(state["pid"]):
+        return False
+    recorded = state.get("process_start")
+    return recorded is None or process_start(state["pid"]) in (recorded, None)
+
+
 def status() -> CloudStatus:
     """Ask the running cloud itself; the state file only says where to ask."""
     state = _read_state()
-    if not state or not _alive(state.get("pid", -1)):
+    if not _ours(state):
         return CloudStatus(running=False)
     try:
         live = requests.get(f"{state['edge_url']}/_localcloud/status", timeout=5).json()
@@ -149,7 +166,7 @@ def up(
 def down(timeout: float = 20.0) -> bool:
     """Stop the cloud (and its child processes). Returns False when it was not running."""
     state = _read_state()
-    if not state or not _alive(state.get("pid", -1)):
+    if not _ours(state):
         _state_file().unlink(missing_ok=True)
         return False
     pid = state["pid"]

@@ -1,11 +1,12 @@
-# mysfits-lab: `make run` runs the whole workbook on the local cloud, `make test` runs every test.
+# mysfits-lab: `make run` runs the whole workbook on the local cloud, `make test` runs every test,
+# `make check` the fast gate (lint, unit and integration tests: no notebooks, no browser).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup run lab test lint bench browser-deps cloud-down clean
+.PHONY: setup run lab test check lint bench browser-deps cloud-down clean
 
 setup: $(STAMP)
 
@@ -26,7 +27,7 @@ lab: setup
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-	  || echo "!!! Could not install Chromium (apt-get install chromium): browser tests will be SKIPPED !!!"; }
+	  || echo "!!! Could not install Chromium (apt-get install chromium): browser tests will be SKIPPED (FAIL with MYSFITS_LAB_REQUIRE_BROWSER=1) !!!"; }
 
 lint: setup
 	$(BIN)/ruff check .
@@ -36,6 +37,9 @@ lint: setup
 
 test: setup browser-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: setup lint
+	$(BIN)/pytest -m "not notebook and not browser" $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -232,11 +232,13 @@ class Lab:
     # -- module prerequisites -----------------------------------------------------------
     def prepare(self, module: str) -> None:
         """Build what ``module`` needs from earlier modules when it is missing."""
-        from .steps import PREREQUISITES, builder
+        from . import workbook
+        from .steps import builder
 
-        if module not in PREREQUISITES:
-            raise LabError(f"unknown module {module!r}; known: {', '.join(PREREQUISITES)}")
-        for needed in PREREQUISITES[module]:
+        if module not in workbook.notebooks():
+            known = ", ".join(workbook.notebooks())
+            raise LabError(f"unknown module {module!r}; known: {known}")
+        for needed in workbook.module(module).prerequisites:
             build, is_built = builder(needed)
             if not is_built(self):
                 show.note(

@@ -14,20 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# Which notebook produces each group of outputs; used to tell a learner what to run.
-PRODUCERS: dict[str, str] = {
-    "lab": "00-setup",
-    "website": "01-static-site",
-    "network": "02a-service",
-    "service": "02a-service",
-    "pipeline": "02b-pipeline",
-    "data": "03-data",
-    "users": "04-users-api",
-    "api": "04-users-api",
-    "clicks": "05-clickstream",
-    "questions": "06-questions",
-    "recommendations": "07-recommendations",
-}
+from .workbook import producer
 
 
 class MissingOutput(KeyError):
@@ -35,7 +22,7 @@ class MissingOutput(KeyError):
 
     def __init__(self, key: str, learner: str):
         group = key.split(".", 1)[0]
-        notebook = PRODUCERS.get(group, "the notebook that creates it")
+        notebook = producer(group) or "the notebook that creates it"
         self.key, self.notebook = key, notebook
         super().__init__(
             f"run {notebook} first: {key} is missing from the outputs of learner '{learner}'"

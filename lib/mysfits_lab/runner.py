@@ -11,23 +11,9 @@ from typing import Any
 
 from . import show
 from .lab import LabError, validate_learner, validate_target
-from .outputs import PRODUCERS, OutputsStore
+from .outputs import OutputsStore
 from .paths import learner_dir, notebooks_dir, runs_dir
-
-# The workbook's order. Notebooks not yet in notebooks/ are skipped.
-ORDER = [
-    "00-setup",
-    "01-static-site",
-    "02a-service",
-    "02b-pipeline",
-    "03-data",
-    "04-users-api",
-    "05-clickstream",
-    "06-questions",
-    "07-recommendations",
-]
-# Outputs shown in the summary's "key outputs" column.
-KEY_OUTPUTS = ["website.url", "service.url", "api.url", "recommendations.endpoint_name"]
+from .workbook import module, notebooks
 
 
 @dataclass
@@ -56,7 +42,8 @@ class RunResult:
 
 
 def available() -> list[str]:
-    return [name for name in ORDER if (notebooks_dir() / f"{name}.ipynb").exists()]
+    """The workbook's notebooks that exist in the notebooks folder, in order."""
+    return [name for name in notebooks() if (notebooks_dir() / f"{name}.ipynb").exists()]
 
 
 def _match(name: str, names: list[str]) -> str:
@@ -80,9 +67,9 @@ def select(start: str | None = None, only: list[str] | None = None) -> list[str]
 def _key_outputs(store: OutputsStore, notebook: str) -> str:
     values = store.values()
     shown = []
-    for key in KEY_OUTPUTS:
+    for key in module(notebook).key_outputs:
         group, name = key.split(".")
-        if PRODUCERS.get(group) == notebook and name in values.get(group, {}):
+        if name in values.get(group, {}):
             shown.append(f"{key}={values[group][name]}")
     return ", ".join(shown)
 

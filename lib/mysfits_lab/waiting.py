@@ -6,14 +6,23 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from . import show
+from .lab import LabError
+from .outputs import MissingOutput
 
 T = TypeVar("T")
 # Waits shorter than this show no progress at all: on the local cloud most are.
 _QUIET_SECONDS = 2.0
+# What a check may raise while a resource settles: AWS errors, a connection refused or reset
+# (requests' errors are OSErrors too), a describe call that does not list the resource yet.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, OSError, LookupError)
+# What says it will never happen (a failed resource, a missing earlier module): fail fast.
+FINAL_ERRORS: tuple[type[Exception], ...] = (LabError, MissingOutput)
 
 
-class WaitTimeout(TimeoutError):
+class WaitTimeout(LabError, TimeoutError):
     pass
 
 
@@ -23,8 +32,14 @@ def wait_until(
     timeout: float,
     interval: float = 0.5,
     hint: str = "",
+    progress: bool = True,
 ) -> T:
-    """Call ``check`` until it returns something truthy; show elapsed time while waiting."""
+    """Call ``check`` until it returns something truthy; show elapsed time while waiting.
+
+    Transient errors are retried (the last one is named on timeout); a ``LabError`` or
+    ``MissingOutput`` from ``check`` means it will never happen, so it is raised at once.
+    ``progress=False`` for checks that show progress of their own.
+    """
     start = time.monotonic()
     bar: Any = None
     shown = 0
@@ -34,7 +49,9 @@ def wait_until(
             try:
                 result = check()
                 last_error = None
-            except Exception as exc:  # transient errors while a resource settles
+            except FINAL_ERRORS:
+                raise
+            except TRANSIENT_ERRORS as exc:
                 result, last_error = None, exc
             if result:
                 return result
@@ -44,7 +61,7 @@ def wait_until(
                 raise WaitTimeout(
                     f"{what} did not happen within {timeout:.0f}s{detail}. {hint}".strip()
                 )
-            if bar is None and elapsed >= _QUIET_SECONDS:
+            if progress and bar is None and elapsed >= _QUIET_SECONDS:
                 bar = show.progress(total=int(timeout), desc=f"Waiting for {what}", unit="s")
             if bar is not None and int(elapsed) > shown:
                 bar.update(int(elapsed) - shown)

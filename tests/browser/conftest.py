@@ -1,7 +1,8 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright, plus tiny local servers.
 
 Playwright is only the driver here: it must never download a browser of its own (there is no
-internet), so it launches the system /usr/bin/chromium through `executable_path`.
+internet), so it launches the system /usr/bin/chromium through `executable_path`. Without
+Chromium or Playwright the tests skip loudly, or fail when MYSFITS_LAB_REQUIRE_BROWSER=1 (CI).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import functools
 import json
 import shutil
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.availability import browser_unavailable
+
 REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 WEB_DIR = REPO / "assets" / "web"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,35 +33,35 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MISSING_CHROMIUM = (
-    "!!! BROWSER TESTS SKIPPED: /usr/bin/chromium is not installed. "
-    "Install Debian's browser with `apt-get install chromium` "
-    "(do not let Playwright download one: there is no internet). !!!"
+    "/usr/bin/chromium is not installed. Install Debian's browser with `apt-get install chromium` "
+    "(do not let Playwright download one: there is no internet)."
 )
+MISSING_PLAYWRIGHT = "playwright is not installed: pip install -e '.[dev]'"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Anything that drives the browser gets the `browser` marker, so `-m "not browser"` works.
+    # Every test of this folder gets the `browser` marker, so `-m "not browser"` leaves it out.
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
 def chromium_executable() -> str:
-    """Path of the system Chromium; skips loudly (skip reason + warning) when it is missing."""
+    """Path of the system Chromium."""
     if not CHROMIUM.exists():
-        # A skip alone hides in the summary unless -rs is given; the warning always shows.
-        warnings.warn(MISSING_CHROMIUM, pytest.PytestWarning, stacklevel=1)
-        pytest.skip(MISSING_CHROMIUM)
+        browser_unavailable(MISSING_CHROMIUM)
     return str(CHROMIUM)
 
 
 @pytest.fixture(scope="session")
 def browser(chromium_executable: str) -> Iterator[object]:
     """One headless Chromium for the whole session."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'"
-    )
+    try:
+        from playwright import sync_api
+    except ImportError:
+        browser_unavailable(MISSING_PLAYWRIGHT)
     with sync_api.sync_playwright() as pw:
         launched = pw.chromium.launch(
             executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS

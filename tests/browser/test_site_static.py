@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
-import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -20,18 +18,13 @@ import pytest
 
 try:
     from playwright.sync_api import expect
-except ImportError:  # the `browser` fixture then skips the browser tests with the reason
+except ImportError:  # the `browser` fixture then skips (or fails, in CI) with the reason
     expect = None
 
 REPO = Path(__file__).resolve().parents[2]
-WEB_DIR = REPO / "assets" / "web"
 MYSFITS = json.loads((REPO / "data" / "mysfits-response.json").read_text(encoding="utf-8"))[
     "mysfits"
 ]
-STEMS = [
-    "chimera", "cyclops", "dragon", "gorgon", "haetae", "yeti",
-    "kraken", "nessie", "mandrake", "pegasus", "phoenix", "troll",
-]  # fmt: skip
 FILTER_FIELDS = {"GoodEvil": "goodevil", "LawChaos": "lawchaos"}
 
 
@@ -81,29 +74,6 @@ class StubMysfitsApi(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-
-# ---------------------------------------------------------------- no browser needed
-
-
-def test_every_species_has_a_small_wellformed_picture():
-    for name in [*STEMS, "mysfit-unknown", "logo"]:
-        path = WEB_DIR / "images" / f"{name}.svg"
-        assert path.is_file(), f"missing picture {path}"
-        assert path.stat().st_size < 4096, f"{path.name} is {path.stat().st_size} bytes"
-        root = ET.parse(path).getroot()
-        assert root.tag == "{http://www.w3.org/2000/svg}svg"
-        # Without an intrinsic size an <img> of the SVG may report naturalWidth 0.
-        assert root.get("width") and root.get("height"), f"{path.name} needs width/height"
-    assert {stem(m) for m in MYSFITS} <= set(STEMS)
-
-
-def test_site_loads_nothing_from_other_hosts():
-    allowed = re.compile(r"https?://(www\.w3\.org/2000/svg|127\.0\.0\.1)")
-    for path in WEB_DIR.rglob("*"):
-        if path.suffix in {".html", ".css", ".js", ".svg"}:
-            for url in re.findall(r"https?://[^\s\"'<>)]+", path.read_text(encoding="utf-8")):
-                assert allowed.match(url), f"{path.relative_to(WEB_DIR)} refers to {url}"
 
 
 # ---------------------------------------------------------------------- in Chromium

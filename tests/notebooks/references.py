@@ -1,8 +1,8 @@
 """nbval reference notebooks: the teaching notebooks plus the expected output of their check cells.
 
-The teaching notebooks are committed without outputs; nbval needs outputs to compare, so the
-references live here. Refresh them after changing a notebook with
-``.venv/bin/python -m tests.notebooks.references`` (runs on a fresh local cloud).
+The teaching notebooks are committed without outputs; the check cells need outputs to compare
+with (``check_outputs.py``), so the references live here. Refresh them after changing a notebook
+with ``.venv/bin/python -m tests.notebooks.references`` (runs on a fresh local cloud).
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from pathlib import Path
 
 import nbformat
 
+from mysfits_lab import workbook
+
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = Path(__file__).with_name("reference")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
-# Notebooks with deterministic check cells that nbval compares.
-CHECKED = ["00-setup", "01-static-site", "02a-service", "07-recommendations"]
+# Every written notebook of the workbook table: each ends with a deterministic check cell.
+CHECKED = [m.notebook for m in workbook.MODULES if not m.planned]
 
 
 def is_check_cell(cell: dict) -> bool:

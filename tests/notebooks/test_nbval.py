@@ -1,36 +1,14 @@
-"""nbval on the check cells, in workbook order on a fresh local cloud."""
-
-import json
-import subprocess
-import sys
-from pathlib import Path
+"""nbval (lax) on the check cells of the notebooks the workbook run executed."""
 
 import pytest
 
+from tests.notebooks.check_outputs import check_cell_differences
 from tests.notebooks.references import CHECKED, REFERENCE_DIR
 
 
-@pytest.mark.notebook
-def test_nbval_check_cells_reproduce(cloud):
-    references = [str(REFERENCE_DIR / f"{name}.ipynb") for name in CHECKED]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-sanitize-with",
-            str(Path(__file__).with_name("sanitize.cfg")),
-            *references,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REFERENCE_DIR,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    passed = json.dumps(result.stdout)
-    assert " passed" in passed
+@pytest.mark.parametrize("name", CHECKED)
+def test_check_cells_reproduce_the_reference_outputs(executed_workbook, name):
+    runs = {r.notebook: r for r in executed_workbook.runs}
+    assert runs[name].status == "ok", executed_workbook.failed
+    differences = check_cell_differences(REFERENCE_DIR / f"{name}.ipynb", runs[name].output_path)
+    assert not differences, "\n".join(differences)

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import boto3
 import pytest
 
@@ -77,3 +80,14 @@ def test_notebook_names_match_by_number_or_full_name():
     assert _match("02a-service", names) == "02a-service"
     with pytest.raises(LabError, match="choose from"):
         _match("03", names)
+
+
+def test_cli_rejects_a_bad_learner_name_before_running_anything():
+    result = subprocess.run(
+        [sys.executable, "-m", "mysfits_lab.cli", "run", "--learner", "Bad_Name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "learner must be" in result.stderr

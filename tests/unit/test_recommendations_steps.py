@@ -1,9 +1,14 @@
+import time
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from mysfits_lab.lab import LabError
 from mysfits_lab.recommender import generator
 from mysfits_lab.steps import recommendations as rec
+from mysfits_lab.views import recommendations as views
+from tests.unit.fakes import FakeLab, Script
 
 
 def test_labels_map_to_the_twelve_mysfits_in_table_order():
@@ -11,18 +16,18 @@ def test_labels_map_to_the_twelve_mysfits_in_table_order():
     assert len(mysfits) == 12
     assert mysfits[0]["name"] == "Evangeline" and mysfits[8]["name"] == "Atlantis"
     assert mysfits[8]["mysfitId"] == "c0684344-1eb7-40e7-b334-06d25ac9268c"
-    assert all("<svg" in rec.picture(m) for m in mysfits)
+    assert all("<svg" in views.picture(m) for m in mysfits)
 
 
 def test_questionnaire_has_five_questions_of_eight_answers():
-    assert len(rec.QUESTIONS) == 5
-    assert all(len(options) == 8 for _question, options in rec.QUESTIONS)
-    assert len(rec.DEFAULT_ANSWERS) == 5
+    assert len(views.QUESTIONS) == 5
+    assert all(len(options) == 8 for _question, options in views.QUESTIONS)
+    assert len(views.DEFAULT_ANSWERS) == 5
 
 
 def test_explore_counts_every_row_once():
     dataset = generator.generate(rows=5_000, seed=3)
-    summary = rec.explore(dataset)
+    summary = views.explore(dataset)
     assert summary["fans"].sum() == 5_000
     assert list(summary.columns[:2]) == ["mysfit", "fans"]
     assert summary["q1 usual answer"].between(1, 8).all()
@@ -64,3 +69,66 @@ def test_batched_prediction_keeps_order():
 
     features = np.arange(25).reshape(25, 1)
     assert rec.predict(Echo(), features, batch=7).tolist() == list(range(25))
+
+
+class _TrainingLogs:
+    def __init__(self):
+        self.lines = []
+
+    def describe_log_streams(self, logGroupName, logStreamNamePrefix):
+        return {"logStreams": [{"logStreamName": f"{logStreamNamePrefix}algo-1"}]}
+
+    def get_log_events(self, nextToken="0", **kwargs):
+        start = int(nextToken)
+        return {
+            "events": [{"message": m} for m in self.lines[start:]],
+            "nextForwardToken": str(len(self.lines)),
+        }
+
+
+def _job(status, *transitions, reason=""):
+    return {
+        "TrainingJobStatus": status,
+        "SecondaryStatusTransitions": [
+            {"Status": t, "StatusMessage": t.lower()} for t in transitions
+        ],
+        "FailureReason": reason,
+    }
+
+
+def test_training_is_followed_status_by_status_and_line_by_line(capsys):
+    logs = _TrainingLogs()
+    jobs = [_job("InProgress", "Starting"), _job("InProgress", "Starting", "Training"),
+            _job("Completed", "Starting", "Training", "Completed")]  # fmt: skip
+
+    class Sagemaker:
+        def describe_training_job(self, TrainingJobName):
+            logs.lines.append(f"line {len(logs.lines) + 1}")
+            return jobs.pop(0)
+
+    job = rec.follow_training(FakeLab(sagemaker=Sagemaker(), logs=logs), "job")
+    assert job["TrainingJobStatus"] == "Completed"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "[Starting] starting", "  | line 1",
+        "[Training] training", "  | line 2",
+        "[Completed] completed", "  | line 3",
+    ]  # fmt: skip
+
+
+def test_a_failed_training_job_fails_the_step_with_its_reason():
+    sagemaker = SimpleNamespace(
+        describe_training_job=Script(_job("Failed", "Failed", reason="bad channel"))
+    )
+    with pytest.raises(LabError, match="training job job Failed: bad channel"):
+        rec.follow_training(FakeLab(sagemaker=sagemaker, logs=_TrainingLogs()), "job")
+
+
+def test_a_failed_endpoint_fails_the_wait_at_once():
+    describe = Script(
+        {"EndpointStatus": "Creating"}, {"EndpointStatus": "Failed", "FailureReason": "no model"}
+    )
+    started = time.monotonic()
+    with pytest.raises(LabError, match="endpoint failed: no model"):
+        rec.wait_for_endpoint(FakeLab(sagemaker=SimpleNamespace(describe_endpoint=describe)))
+    assert time.monotonic() - started < 1 and describe.calls == 2

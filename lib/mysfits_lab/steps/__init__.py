@@ -2,7 +2,8 @@
 
 Each module offers ``build(lab)`` (everything the notebook builds, returning the recorded
 outputs), ``is_built(lab)`` and ``teardown(lab)``; ``Lab.prepare`` uses the first two to give a
-learner who skips ahead what the earlier modules would have built.
+learner who skips ahead what the earlier modules would have built. Which notebook a module
+implements is a column of the workbook table (``mysfits_lab.workbook``).
 """
 
 from __future__ import annotations
@@ -11,22 +12,13 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-# Notebook → the step module that implements it.
-STEP_MODULES: dict[str, str] = {
-    "01-static-site": "website",
-    "02a-service": "service",
-    "07-recommendations": "recommendations",
-}
-
-# Notebook → the earlier notebooks whose resources it needs.
-PREREQUISITES: dict[str, list[str]] = {
-    "00-setup": [],
-    "01-static-site": [],
-    "02a-service": ["01-static-site"],
-    "07-recommendations": [],
-}
+from ..workbook import module
 
 
-def builder(module: str) -> tuple[Callable[[Any], dict], Callable[[Any], bool]]:
-    steps = import_module(f"{__name__}.{STEP_MODULES[module]}")
+def builder(notebook: str) -> tuple[Callable[[Any], dict], Callable[[Any], bool]]:
+    """``(build, is_built)`` of the step module that implements ``notebook``."""
+    name = module(notebook).steps
+    if name is None:
+        raise KeyError(f"{notebook} has no step module to build it with")
+    steps = import_module(f"{__name__}.{name}")
     return steps.build, steps.is_built

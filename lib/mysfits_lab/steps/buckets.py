@@ -5,22 +5,20 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from ..lab import Lab
+from .aws_errors import tolerate
 
 
 def ensure_bucket(lab: Lab, purpose: str, versioned: bool = False) -> str:
     """Get or create the learner's bucket for ``purpose``; returns its name."""
     bucket = lab.bucket_name(purpose)
     s3 = lab.client("s3")
-    try:
+    with tolerate("BucketAlreadyOwnedByYou"):
         if lab.region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
         else:
             s3.create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": lab.region}
             )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
-            raise
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": lab.tag_list()})
     if versioned:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

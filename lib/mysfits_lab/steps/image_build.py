@@ -8,7 +8,6 @@ same source twice reuses the first image.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,8 @@ from botocore.exceptions import ClientError
 
 from .. import show
 from ..lab import Lab, LabError
+from ..waiting import wait_until
+from .logs import LogTail
 
 BUILD_IMAGE = "aws/codebuild/standard:7.0"
 # CodeBuild's phases in order; a build's progress is how many it has reached.
@@ -132,24 +133,27 @@ def ensure_build_project(
 
 def run_build(lab: Lab, project: str, timeout: float = 1800) -> dict[str, Any]:
     """Start a build and follow it: phases as progress, new log lines as they arrive."""
-    codebuild, logs = lab.client("codebuild"), lab.client("logs")
+    codebuild = lab.client("codebuild")
+    tail = LogTail(lab.client("logs"))
     build_id = codebuild.start_build(projectName=project)["build"]["id"]
     bar = show.progress(total=len(BUILD_PHASES), desc=f"Build {project}", unit="phases")
-    shown_phases, token, started = 0, None, time.monotonic()
+
+    def finished() -> dict[str, Any] | None:
+        build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
+        bar.update(max(0, len(build.get("phases", [])) - bar.n))
+        _print_new_log_lines(tail, build)
+        return build if build["buildStatus"] != "IN_PROGRESS" else None
+
     try:
-        while True:
-            build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
-            phases = len(build.get("phases", []))
-            if phases > shown_phases:
-                bar.update(phases - shown_phases)
-                shown_phases = phases
-            token = _print_new_log_lines(logs, build.get("logs", {}), token)
-            if build["buildStatus"] != "IN_PROGRESS":
-                _print_new_log_lines(logs, build.get("logs", {}), token)
-                break
-            if time.monotonic() - started > timeout:
-                raise LabError(f"build {build_id} still running after {timeout:.0f}s")
-            time.sleep(lab.poll_interval * 2)
+        build = wait_until(
+            finished,
+            f"build {build_id} to finish",
+            timeout=timeout,
+            interval=lab.poll_interval * 2,
+            hint="The log lines above show what it was doing.",
+            progress=False,  # the phases are the progress
+        )
+        _print_new_log_lines(tail, build)  # the lines written after the last poll
     finally:
         bar.close()
     if build["buildStatus"] != "SUCCEEDED":
@@ -163,20 +167,9 @@ def run_build(lab: Lab, project: str, timeout: float = 1800) -> dict[str, Any]:
     return build
 
 
-def _print_new_log_lines(logs: Any, where: dict[str, Any], token: str | None) -> str | None:
-    group, stream = where.get("groupName"), where.get("streamName")
-    if not group or not stream:
-        return token
-    kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
-    if token:
-        kwargs["nextToken"] = token
-    try:
-        page = logs.get_log_events(**kwargs)
-    except ClientError:
-        return token  # the stream appears once the build writes its first line
-    for event in page.get("events", []):
-        print(f"  | {event['message'].rstrip()}")
-    return page.get("nextForwardToken", token)
+def _print_new_log_lines(tail: LogTail, build: dict[str, Any]) -> None:
+    where = build.get("logs", {})
+    tail.stream(where.get("groupName"), where.get("streamName"))
 
 
 def build_image(

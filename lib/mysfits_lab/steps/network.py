@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -10,6 +9,7 @@ from botocore.exceptions import ClientError
 from .. import show
 from ..lab import Lab, LabError
 from ..paths import assets_dir
+from ..waiting import wait_until
 
 MODULE = "02a-service"
 STACK_BASE = "MythicalMysfitsCoreStack"
@@ -69,23 +69,29 @@ def _wait(lab: Lab, verb: str) -> dict[str, Any]:
     """Poll the stack, showing how many resources are complete, until it settles."""
     cfn = lab.client("cloudformation")
     bar = show.progress(total=_resource_count(), desc=f"{verb} {stack_name(lab)}", unit="resources")
-    done = 0
+
+    def settled() -> dict[str, Any] | None:
+        stack = _describe(lab)
+        if stack is None:
+            raise LabError(f"stack {stack_name(lab)} disappeared while {verb.lower()}")
+        resources = cfn.describe_stack_resources(StackName=stack_name(lab))["StackResources"]
+        complete = sum(r["ResourceStatus"].endswith("_COMPLETE") for r in resources)
+        bar.update(max(0, complete - bar.n))
+        status = stack["StackStatus"]
+        if status in _FAILED:
+            raise LabError(_failure_message(lab, status))
+        return stack if status in _DONE else None
+
     try:
-        while True:
-            stack = _describe(lab)
-            if stack is None:
-                raise LabError(f"stack {stack_name(lab)} disappeared while {verb.lower()}")
-            resources = cfn.describe_stack_resources(StackName=stack_name(lab))["StackResources"]
-            complete = sum(r["ResourceStatus"].endswith("_COMPLETE") for r in resources)
-            if complete > done:
-                bar.update(complete - done)
-                done = complete
-            status = stack["StackStatus"]
-            if status in _DONE:
-                return stack
-            if status in _FAILED:
-                raise LabError(_failure_message(lab, status))
-            time.sleep(lab.poll_interval * 5)
+        return wait_until(
+            settled,
+            f"stack {stack_name(lab)} to settle",
+            # as long as CloudFormation's own stack_create_complete waiter gives it
+            timeout=lab.wait_budget(3600),
+            interval=lab.poll_interval * 5,
+            hint="Its events in the CloudFormation console say what it is waiting for.",
+            progress=False,  # the resources are the progress
+        )
     finally:
         bar.close()
 

@@ -1,7 +1,8 @@
-"""Module 7, part 1: the k-NN recommender — data, training, endpoint, evaluation, questions.
+"""Module 7, part 1: the k-NN recommender — data, training, endpoint, evaluation.
 
 Training and hosting go through the SageMaker Python SDK v2, exactly as on AWS; on the local
 cloud the SDK finds the endpoint through ``AWS_ENDPOINT_URL``, which ``Lab.connect`` sets.
+The plots and the questionnaire are in ``mysfits_lab.views.recommendations``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import ClientError
 
-from .. import show
 from ..lab import Lab, LabError
-from ..paths import assets_dir, data_dir, learner_dir
+from ..paths import data_dir, learner_dir
 from ..recommender import evaluation, generator
 from ..waiting import wait_until
+from . import iam
 from .buckets import delete_bucket, ensure_bucket
+from .logs import LogTail
 
 # The SDK v2 warns on import that v3 exists (v3 has no built-in algorithm estimators), and logs
 # where it looked for config files: noise in a learner's notebook.
@@ -33,77 +35,10 @@ logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
 MODULE = "07-recommendations"
 PREFIX = "mysfit-recommendation-dataset"
 TRAINING_INSTANCE = "ml.m5.2xlarge"
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 HOSTING_INSTANCE = "ml.m4.xlarge"
 # The original workshop's hyperparameters (the built-in algorithm's defaults otherwise).
 HYPERPARAMETERS = {"feature_dim": 5, "k": 10, "sample_size": 100000, "predictor_type": "classifier"}
-QUESTIONS: list[tuple[str, list[str]]] = [
-    (
-        "Where would you spend a free afternoon?",
-        [
-            "A quiet library",
-            "A mountain summit",
-            "The bottom of a lake",
-            "A crowded market",
-            "A haunted castle",
-            "A volcano's rim",
-            "A cloud bank",
-            "Under my own bed",
-        ],
-    ),
-    (
-        "Pick a snack for a long journey.",
-        [
-            "Honey cakes",
-            "Raw fish",
-            "Glowing mushrooms",
-            "Spicy peppers",
-            "Moon cheese",
-            "Iron nails",
-            "Sea salt crackers",
-            "Whatever is nearest",
-        ],
-    ),
-    (
-        "How do you handle a disagreement?",
-        [
-            "Write a polite letter",
-            "Roar once, loudly",
-            "Vanish for a week",
-            "Call a vote",
-            "Turn it into a riddle",
-            "Challenge to a race",
-            "Hold a grudge for a century",
-            "Laugh it off",
-        ],
-    ),
-    (
-        "Which sound do you fall asleep to?",
-        [
-            "Rain on a roof",
-            "Crackling fire",
-            "Whale song",
-            "Thunder",
-            "Wind chimes",
-            "Total silence",
-            "A bubbling cauldron",
-            "Distant bells",
-        ],
-    ),
-    (
-        "What would you guard with your life?",
-        [
-            "A pile of gold",
-            "An ancient secret",
-            "A garden",
-            "My friends",
-            "A bridge",
-            "A single shiny pebble",
-            "The last cookie",
-            "My reputation",
-        ],
-    ),
-]
-DEFAULT_ANSWERS = [3, 5, 1, 7, 2]
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -135,41 +70,6 @@ def catalogue() -> list[dict[str, Any]]:
             }
         )
     return mysfits
-
-
-def explore(dataset: generator.Dataset) -> Any:
-    """Per mysfit: how many fans, and the most common answer to each question."""
-    import pandas as pd
-
-    frame = pd.DataFrame(dataset.data, columns=["q1", "q2", "q3", "q4", "q5", "label"])
-    names = {i: m["name"] for i, m in enumerate(catalogue())}
-    summary = frame.groupby("label").agg(
-        fans=("q1", "size"),
-        **{f"q{i} usual answer": (f"q{i}", lambda s: s.mode()[0]) for i in range(1, 6)},
-    )
-    summary.insert(0, "mysfit", summary.index.map(names))
-    summary["share"] = (summary["fans"] / len(frame)).map("{:.1%}".format)
-    return summary.reset_index(drop=True)
-
-
-def plot_answer_profiles(dataset: generator.Dataset) -> Any:
-    """One heat map per question: how each mysfit's fans answer (row-normalised)."""
-    import matplotlib.pyplot as plt
-
-    names = [m["name"] for m in catalogue()]
-    fig, axes = plt.subplots(1, 5, figsize=(15, 4.2), sharey=True)
-    for question, ax in enumerate(axes):
-        counts = np.zeros((12, 8))
-        np.add.at(counts, (dataset.labels, dataset.features[:, question] - 1), 1)
-        counts /= counts.sum(axis=1, keepdims=True).clip(min=1)
-        ax.imshow(counts, cmap="magma_r", aspect="auto", vmin=0, vmax=counts.max())
-        ax.set_title(f"Question {question + 1}", fontsize=10)
-        ax.set_xticks(range(8), [str(a) for a in range(1, 9)], fontsize=8)
-        ax.set_xlabel("answer")
-    axes[0].set_yticks(range(12), names, fontsize=8)
-    fig.suptitle("How each mysfit's fans answer (darker = more of them)", x=0.01, ha="left")
-    fig.tight_layout()
-    return fig
 
 
 def split(dataset: generator.Dataset, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -220,23 +120,6 @@ def sagemaker_session(lab: Lab) -> Any:
 
 def ensure_role(lab: Lab) -> str:
     """The execution role SageMaker assumes to read the data and write the model."""
-    iam, name = lab.client("iam"), lab.name("MysfitsSageMakerRole")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    try:
-        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-    except ClientError:
-        arn = iam.create_role(
-            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=lab.tag_list()
-        )["Role"]["Arn"]
     bucket = lab.bucket_name("sagemaker")
     policy = {
         "Version": "2012-10-17",
@@ -262,8 +145,13 @@ def ensure_role(lab: Lab) -> str:
             },
         ],
     }
-    iam.put_role_policy(RoleName=name, PolicyName="mysfits-knn", PolicyDocument=json.dumps(policy))
-    return arn
+    return iam.ensure_role(
+        lab, role_name(lab), "sagemaker.amazonaws.com", inline_policies={"mysfits-knn": policy}
+    )
+
+
+def role_name(lab: Lab) -> str:
+    return lab.name("MysfitsSageMakerRole")
 
 
 def knn_image(lab: Lab) -> str:
@@ -324,45 +212,33 @@ def train(lab: Lab, uris: dict[str, str], hyperparameters: dict[str, Any] | None
 
 def follow_training(lab: Lab, name: str, timeout: float | None = None) -> dict[str, Any]:
     """Wait for a training job, printing its status changes and log lines as they come."""
-    sm, logs = lab.client("sagemaker"), lab.client("logs")
-    timeout = timeout or lab.wait_budget(3600)
-    started, seen, tokens = time.monotonic(), set(), {}
-    while True:
+    sm = lab.client("sagemaker")
+    tail = LogTail(lab.client("logs"))
+    seen: set[str] = set()
+
+    def finished() -> dict[str, Any] | None:
         job = sm.describe_training_job(TrainingJobName=name)
         for transition in job.get("SecondaryStatusTransitions", []):
-            key = transition["Status"]
-            if key not in seen:
-                seen.add(key)
-                print(f"[{key}] {transition.get('StatusMessage', '')}")
-        _print_logs(logs, name, tokens)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            break
-        if time.monotonic() - started > timeout:
-            raise LabError(f"training job {name} still running after {timeout:.0f}s")
-        time.sleep(lab.poll_interval)
-    _print_logs(logs, name, tokens)
+            if transition["Status"] not in seen:
+                seen.add(transition["Status"])
+                print(f"[{transition['Status']}] {transition.get('StatusMessage', '')}")
+        tail.streams(TRAINING_LOG_GROUP, f"{name}/")
+        return job if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped") else None
+
+    job = wait_until(
+        finished,
+        f"training job {name} to finish",
+        timeout=timeout or lab.wait_budget(3600),
+        interval=lab.poll_interval,
+        hint=f"Its log lines are above and in log group {TRAINING_LOG_GROUP}.",
+        progress=False,  # the status changes and log lines are the progress
+    )
+    tail.streams(TRAINING_LOG_GROUP, f"{name}/")  # the lines written after the last poll
     if job["TrainingJobStatus"] != "Completed":
         raise LabError(
             f"training job {name} {job['TrainingJobStatus']}: {job.get('FailureReason', '')}"
         )
     return job
-
-
-def _print_logs(logs: Any, job: str, tokens: dict[str, str]) -> None:
-    group = "/aws/sagemaker/TrainingJobs"
-    try:
-        streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")
-    except ClientError:
-        return
-    for stream in streams.get("logStreams", []):
-        name = stream["logStreamName"]
-        kwargs = {"logGroupName": group, "logStreamName": name, "startFromHead": True}
-        if name in tokens:
-            kwargs["nextToken"] = tokens[name]
-        page = logs.get_log_events(**kwargs)
-        for event in page.get("events", []):
-            print(f"  | {event['message'].rstrip()}")
-        tokens[name] = page.get("nextForwardToken", tokens.get(name, ""))
 
 
 def final_metrics(lab: Lab, estimator: Any) -> list[dict[str, str]]:
@@ -503,80 +379,12 @@ def evaluate(
     )
 
 
-def plot_confusion(result: Evaluation) -> Any:
-    import matplotlib.pyplot as plt
-
-    names = [m["name"] for m in catalogue()]
-    normalised = result.confusion / result.confusion.sum(axis=1, keepdims=True).clip(min=1)
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
-    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(12), names, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(12), names, fontsize=8)
-    ax.set_xlabel("recommended")
-    ax.set_ylabel("favourite")
-    ax.set_title(f"Confusion matrix (accuracy {result.accuracy:.3f})", loc="left")
-    fig.colorbar(image, ax=ax, fraction=0.046, label="share of each favourite")
-    fig.tight_layout()
-    return fig
-
-
 def recommend(predictor: Any, answers: list[int]) -> dict[str, Any]:
     """The mysfit the endpoint recommends for five answers (each 1-8)."""
     if len(answers) != 5 or not all(isinstance(a, int) and 1 <= a <= 8 for a in answers):
         raise LabError(f"answers must be five whole numbers from 1 to 8 (got {answers!r})")
     label = int(predictor.predict(np.asarray([answers]))["predictions"][0]["predicted_label"])
     return catalogue()[label] | {"label": label}
-
-
-def picture(mysfit: dict[str, Any]) -> str:
-    """The site's own picture of a mysfit (SVG markup)."""
-    return (assets_dir() / "web" / "images" / f"{mysfit['stem']}.svg").read_text()
-
-
-def show_recommendation(mysfit: dict[str, Any]) -> None:
-    show.card(
-        title=f"We recommend {mysfit['name']} the {mysfit['species']}",
-        svg=picture(mysfit),
-        text=f"label {mysfit['label']} · mysfit id {mysfit['mysfitId']}",
-    )
-
-
-def questionnaire(predictor: Any, defaults: list[int] | None = None) -> Any:
-    """Five questions with eight answers each; every change asks the endpoint again.
-
-    Shows the recommendation for ``defaults`` straight away, so an unattended run (papermill)
-    has a result without anyone clicking.
-    """
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    defaults = defaults or DEFAULT_ANSWERS
-    pickers = [
-        widgets.Dropdown(
-            options=[(text, i + 1) for i, text in enumerate(options)],
-            value=defaults[n],
-            description=f"Q{n + 1}",
-            layout=widgets.Layout(width="420px"),
-        )
-        for n, (_question, options) in enumerate(QUESTIONS)
-    ]
-    labels = [widgets.HTML(f"<b>{question}</b>") for question, _ in QUESTIONS]
-    result = widgets.Output()
-
-    def refresh(_change: Any = None) -> None:
-        with result:
-            result.clear_output(wait=True)
-            show_recommendation(recommend(predictor, [p.value for p in pickers]))
-
-    for picker in pickers:
-        picker.observe(refresh, names="value")
-    form = widgets.VBox([w for pair in zip(labels, pickers, strict=True) for w in pair])
-    display(widgets.HBox([form, result]))
-    refresh()
-    chosen = recommend(predictor, [p.value for p in pickers])
-    if show.plain():  # an unattended run keeps no widget state: show the answer as text too
-        show_recommendation(chosen)
-    return chosen
 
 
 # -- clean-up -----------------------------------------------------------------------------
@@ -594,13 +402,7 @@ def teardown(lab: Lab) -> list[str]:
         sm.delete_model(ModelName=model["ModelName"])
         removed.append(f"model {model['ModelName']}")
     removed += delete_bucket(lab, "sagemaker")
-    iam, role = lab.client("iam"), lab.name("MysfitsSageMakerRole")
-    try:
-        iam.delete_role_policy(RoleName=role, PolicyName="mysfits-knn")
-        iam.delete_role(RoleName=role)
-        removed.append(f"IAM role {role}")
-    except ClientError:
-        pass
+    removed += iam.delete_role(lab, role_name(lab))
     lab.outputs.forget(
         "recommendations.endpoint_name",
         "recommendations.training_job",

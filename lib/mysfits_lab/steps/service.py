@@ -16,7 +16,9 @@ from .. import service_bundle
 from ..lab import Lab, LabError
 from ..waiting import wait_until
 from . import image_build, network, website
+from .aws_errors import tolerate
 from .buckets import delete_bucket, ensure_bucket
+from .logs import ensure_log_group
 
 MODULE = "02a-service"
 CONTAINER_NAME = "MythicalMysfits-Service"
@@ -72,11 +74,8 @@ def build_service_image(lab: Lab, catalogue: Any = None) -> image_build.BuiltIma
 # -- ECS ----------------------------------------------------------------------------------
 def create_cluster(lab: Lab) -> str:
     ecs = lab.client("ecs")
-    try:  # ECS needs its service-linked role once per account
+    with tolerate("InvalidInput", "EntityAlreadyExists"):  # ECS needs it once per account
         lab.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("InvalidInput", "EntityAlreadyExists"):
-            raise
     found = ecs.describe_clusters(clusters=[Names.of(lab).cluster])["clusters"]
     active = [c for c in found if c["status"] == "ACTIVE"]
     if active:
@@ -88,15 +87,8 @@ def create_cluster(lab: Lab) -> str:
 
 
 def create_log_group(lab: Lab) -> str:
-    name = Names.of(lab).log_group
-    logs = lab.client("logs")
-    try:
-        logs.create_log_group(logGroupName=name, tags=lab.tags)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-            raise
-    logs.put_retention_policy(logGroupName=name, retentionInDays=7)
-    return name
+    """The log group the tasks write to (the awslogs driver does not create it)."""
+    return ensure_log_group(lab, Names.of(lab).log_group)
 
 
 def container_definition(lab: Lab, image_uri: str, environment: dict[str, str]) -> dict:

@@ -29,7 +29,13 @@ from werkzeug.wrappers import Request, Response
 from ..constants import CONTROL_PREFIX
 from .catalog import Resolved, ServiceCatalog
 from .cors import CorsPolicy, loopback_host
-from .protocols import ServiceError, error_response, parse_response, request_params, result_response
+from .protocols import (
+    ServiceError,
+    checked_params,
+    error_response,
+    parse_response,
+    result_response,
+)
 from .request import AwsRequest
 
 log = logging.getLogger("mysfits_lab.localcloud.edge")
@@ -83,13 +89,10 @@ class Call:
 
     @cached_property
     def params(self) -> dict[str, Any]:
-        """The parameters as a boto3 caller passed them."""
+        """The parameters as a boto3 caller passed them, checked against the input shape."""
         if self.operation is None:
             return {}
-        try:
-            return request_params(self.service, self.operation, self.protocol, self.request)
-        except (ValueError, TypeError) as exc:
-            raise ServiceError("SerializationException", f"malformed request: {exc}") from None
+        return checked_params(self.service, self.operation, self.protocol, self.request)
 
     def forward(self) -> Response:
         """moto's raw answer to this very request."""
@@ -101,9 +104,9 @@ class Call:
         if response.status_code >= 300:
             raise MotoFailed(response)
         assert self.operation is not None
-        return parse_response(self.service, self.operation, response)
+        return parse_response(self.service, self.operation, self.protocol, response)
 
-    def respond(self, data: dict[str, Any], status: int = 200) -> Response:
+    def respond(self, data: dict[str, Any], status: int | None = None) -> Response:
         assert self.operation is not None
         return result_response(self.service, self.operation, self.protocol, data, status)
 

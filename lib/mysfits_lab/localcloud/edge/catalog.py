@@ -32,6 +32,10 @@ from .request import AwsRequest
 
 log = logging.getLogger("mysfits_lab.localcloud.edge")
 
+# The wire protocols the edge speaks (and moto answers in); newer ones such as CBOR are skipped
+# where a service also offers one of these.
+SUPPORTED_PROTOCOLS = ("json", "rest-json", "query", "ec2", "rest-xml")
+_INDEX_FORMAT = 2  # bump when ServiceInfo changes, so stale caches are rebuilt
 _SESSION_LOCK = threading.Lock()
 _SESSION = botocore.session.get_session()
 
@@ -63,11 +67,12 @@ def _build_index() -> dict[str, ServiceInfo]:
     for name in loader.list_available_services("service-2"):
         meta = loader.load_service_model(name, "service-2")["metadata"]
         protocols = meta.get("protocols") or [meta["protocol"]]
+        spoken = [p for p in protocols if p in SUPPORTED_PROTOCOLS] or [meta["protocol"]]
         index[name] = ServiceInfo(
             name=name,
             signing_name=meta.get("signingName") or meta.get("endpointPrefix") or name,
             target_prefix=meta.get("targetPrefix"),
-            protocol=protocols[0],
+            protocol=spoken[0],
             api_version=meta.get("apiVersion", ""),
         )
     return index
@@ -75,7 +80,7 @@ def _build_index() -> dict[str, ServiceInfo]:
 
 @lru_cache(maxsize=1)
 def service_index() -> dict[str, ServiceInfo]:
-    path = cache_dir() / f"botocore-services-{botocore.__version__}.json"
+    path = cache_dir() / f"botocore-services-{botocore.__version__}-v{_INDEX_FORMAT}.json"
     try:
         return {k: ServiceInfo(**v) for k, v in json.loads(path.read_text()).items()}
     except (OSError, ValueError, TypeError):

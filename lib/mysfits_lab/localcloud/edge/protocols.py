@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from botocore import parsers
 from botocore.model import Shape
+from botocore.validate import ParamValidator
 from werkzeug.wrappers import Response
 
 from .catalog import _rest_routes, operation_model, service_model
@@ -45,6 +46,7 @@ def error_response(
 ) -> Response:
     request_id = str(uuid.uuid4())
     sender = "Sender" if status < 500 else "Receiver"
+    extra = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in (fields or {}).items())
     if protocol in ("json", "rest-json"):
         body = json.dumps({"__type": code, "message": message, **(fields or {})})
         response = Response(body, status, content_type=JSON_CONTENT[protocol])
@@ -52,21 +54,21 @@ def error_response(
     elif protocol == "query":
         body = (
             f"<ErrorResponse><Error><Type>{sender}</Type><Code>{escape(code)}</Code>"
-            f"<Message>{escape(message)}</Message></Error>"
+            f"<Message>{escape(message)}</Message>{extra}</Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
         response = Response(body, status, content_type="text/xml")
     elif protocol == "ec2":
         body = (
             f"<Response><Errors><Error><Code>{escape(code)}</Code>"
-            f"<Message>{escape(message)}</Message></Error></Errors>"
+            f"<Message>{escape(message)}</Message>{extra}</Error></Errors>"
             f"<RequestID>{request_id}</RequestID></Response>"
         )
         response = Response(body, status, content_type="text/xml")
     else:  # rest-xml
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
-            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>"
+            f"<Message>{escape(message)}</Message>{extra}<RequestId>{request_id}</RequestId></Error>"
         )
         response = Response(body, status, content_type="application/xml")
     response.headers["x-amzn-RequestId"] = request_id
@@ -74,30 +76,34 @@ def error_response(
 
 
 # -- parsing moto's answers -----------------------------------------------------------------
-def parse_response(service: str, operation: str, response: Response) -> dict[str, Any]:
-    """A moto response as the dict boto3 would return (``Error`` on failures)."""
-    model = operation_model(service, operation)
-    protocol = service_model(service).protocol
-    if protocol == "json" and model.metadata.get("protocols"):
-        protocol = model.metadata["protocols"][0]
+def parse_response(service: str, operation: str, protocol: str, response: Response) -> dict:
+    """A moto response, in the ``protocol`` of the request it answers, as the dict boto3 would
+    return (``Error`` on failures)."""
     parser = parsers.create_parser(protocol)
-    return parser.parse(
+    parsed = parser.parse(
         {
             "status_code": response.status_code,
             "headers": dict(response.headers),
             "body": response.get_data(),
         },
-        model.output_shape,
+        operation_model(service, operation).output_shape,
     )
+    parsed.pop("ResponseMetadata", None)
+    return parsed
 
 
 # -- serializing results --------------------------------------------------------------------
 def result_response(
-    service: str, operation: str, protocol: str, data: dict[str, Any], status: int = 200
+    service: str, operation: str, protocol: str, data: dict[str, Any], status: int | None = None
 ) -> Response:
-    """``data`` (shaped like boto3's return value) as the operation's wire response."""
+    """``data`` (shaped like boto3's return value) as the operation's wire response, with the
+    operation's own success status (S3's DeleteBucket: 204) unless ``status`` is given."""
     model = operation_model(service, operation)
+    status = status or model.http.get("responseCode", 200)
     shape = model.output_shape
+    data = {k: v for k, v in data.items() if k != "ResponseMetadata"}
+    if shape is None and protocol.startswith("rest"):
+        return _with_request_id(Response(b"", status))
     if protocol.startswith("rest") and shape is not None:
         return _rest_result(shape, protocol, data, status)
     if protocol in ("json", "rest-json"):
@@ -116,7 +122,12 @@ def result_response(
     else:
         root = (shape.serialization.get("name") if shape else None) or f"{operation}Result"
         body = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>{inner}</{root}>'
-    return Response(body, status, content_type="text/xml")
+    return _with_request_id(Response(body, status, content_type="text/xml"))
+
+
+def _with_request_id(response: Response) -> Response:
+    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+    return response
 
 
 def _rest_result(shape: Shape, protocol: str, data: dict[str, Any], status: int) -> Response:
@@ -218,6 +229,43 @@ def _xml_members(shape: Shape, data: dict[str, Any]) -> str:
 
 
 # -- parsing requests -----------------------------------------------------------------------
+# The error AWS answers for a request that breaks its input shape, where it is not the usual
+# ValidationException (json) or ValidationError (query).
+VALIDATION_CODES = {
+    "codebuild": "InvalidInputException",
+    "cognito-idp": "InvalidParameterException",
+    "ecs": "InvalidParameterException",
+    "lambda": "InvalidParameterValueException",
+    "s3": "InvalidArgument",
+}
+
+
+# And for a body that cannot be read at all, where it is not SerializationException.
+MALFORMED_CODES = {"s3": "MalformedXML"}
+
+
+def validation_code(service: str, protocol: str) -> str:
+    default = "ValidationError" if protocol in ("query", "ec2") else "ValidationException"
+    return VALIDATION_CODES.get(service, default)
+
+
+def checked_params(service: str, operation: str, protocol: str, req: AwsRequest) -> dict:
+    """``request_params``, checked against the operation's input shape (types, required
+    members) as the service checks them: a ServiceError names what is wrong."""
+    try:
+        params = request_params(service, operation, protocol, req)
+    except (ValueError, TypeError) as exc:
+        code = MALFORMED_CODES.get(service, "SerializationException")
+        raise ServiceError(code, f"malformed request: {exc}") from None
+    shape = operation_model(service, operation).input_shape
+    if shape is not None:
+        report = ParamValidator().validate(params, shape)
+        if report.has_errors():
+            code = validation_code(service, protocol)
+            raise ServiceError(code, report.generate_report())
+    return params
+
+
 def request_params(service: str, operation: str, protocol: str, req: AwsRequest) -> dict:
     """The request's parameters as the dict a boto3 caller passed (ValueError when malformed)."""
     shape = operation_model(service, operation).input_shape
@@ -296,7 +344,10 @@ def _from_rest(
             params[name] = _query_scalar(member, req.query[wire][0])
         elif location == "header" and wire.lower() in req.headers:
             params[name] = _query_scalar(member, req.headers[wire.lower()])
-    if payload:
+    if payload and shape.members[payload].type_name == "structure":
+        if req.body:
+            params[payload] = _structure_payload(shape, payload, protocol, req.body)
+    elif payload:
         params[payload] = req.body
     elif protocol == "rest-json" and req.body:
         body = req.json()
@@ -304,3 +355,17 @@ def _from_rest(
             raise ValueError("the request body must be a JSON object")
         params.update({k: v for k, v in body.items() if k in shape.members})
     return params
+
+
+def _structure_payload(shape: Shape, payload: str, protocol: str, body: bytes) -> Any:
+    """A structure sent as the whole body. Its XML or JSON is the same whichever way it
+    travels, so botocore's response parser for the protocol reads it."""
+    if protocol == "rest-json":
+        return json.loads(body)
+    try:
+        parsed = parsers.create_parser("rest-xml").parse(
+            {"status_code": 200, "headers": {}, "body": body}, shape
+        )
+    except parsers.ResponseParserError as exc:
+        raise ValueError(f"the XML body is not well formed: {exc}") from None
+    return parsed.get(payload, {})

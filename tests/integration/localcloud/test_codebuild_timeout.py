@@ -1,8 +1,8 @@
 """A build that outlives its timeout is killed and reported TIMED_OUT.
 
-CodeBuild's shortest timeout is 5 minutes, so this test runs a cloud in-process and shortens the
-running build's deadline; what it checks is what a user sees: the API's statuses and no process
-left behind.
+CodeBuild's shortest timeout is 5 minutes, so the cloud runs in-process with a clock whose
+user-set timeouts are 200 times shorter (5 minutes → 1.5 s); what the test checks is what a user
+sees: the API's statuses, and no process left behind.
 """
 
 from __future__ import annotations
@@ -11,52 +11,45 @@ import io
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 
-import boto3
 import pytest
 
-from mysfits_lab.localcloud.providers.codebuild import CodeBuildProvider
-from mysfits_lab.localcloud.providers.images import ImagesProvider
-from mysfits_lab.localcloud.server import LocalCloud
-from tests.unit.test_codebuild_shell import assert_dead
+from mysfits_lab.localcloud.cloud import LocalCloud
+from mysfits_lab.localcloud.core.clock import Clock
+from tests.helpers import assert_dead, edge_client, wait_for
+
+TIMEOUT_SCALE = 1.5 / 300
 
 
 @pytest.fixture
-def inprocess_cloud(tmp_path):
-    provider = CodeBuildProvider()
-    cloud = LocalCloud(0, tmp_path, providers=[ImagesProvider(), provider])
+def edge_url(tmp_path) -> Iterator[str]:
+    cloud = LocalCloud(
+        0, tmp_path / "cloud", providers=["codebuild"], clock=Clock(timeout_scale=TIMEOUT_SCALE)
+    )
     thread = threading.Thread(target=cloud.serve_forever, daemon=True)
     thread.start()
     try:
-        yield cloud, provider
+        yield cloud.edge_url
     finally:
         cloud.shutdown()
         thread.join(timeout=10)
 
 
-def test_a_build_past_its_timeout_is_killed_and_timed_out(inprocess_cloud, tmp_path):
-    cloud, provider = inprocess_cloud
-
-    def client(name: str):
-        return boto3.client(
-            name,
-            endpoint_url=cloud.edge_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
+def test_a_build_past_its_timeout_is_killed_and_timed_out(edge_url, tmp_path):
     pid_file = tmp_path / "sleeper.pid"
     buildspec = (
-        f"version: 0.2\nphases:\n  build:\n    commands:\n"
+        "version: 0.2\nphases:\n  build:\n    commands:\n"
         f"      - sleep 60 & echo $! > {pid_file}; wait\n"
+        "  post_build:\n    commands:\n      - echo never\n"
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("buildspec.yml", buildspec)
-    client("s3").create_bucket(Bucket="src")
-    client("s3").put_object(Bucket="src", Key="s.zip", Body=archive.getvalue())
-    codebuild = client("codebuild")
+    s3 = edge_client(edge_url, "s3")
+    s3.create_bucket(Bucket="src")
+    s3.put_object(Bucket="src", Key="s.zip", Body=archive.getvalue())
+    codebuild = edge_client(edge_url, "codebuild")
     codebuild.create_project(
         name="slow",
         source={"type": "S3", "location": "src/s.zip"},
@@ -69,13 +62,16 @@ def test_a_build_past_its_timeout_is_killed_and_timed_out(inprocess_cloud, tmp_p
         },
         serviceRole="arn:aws:iam::123456789012:role/cb",
     )
+    started = time.monotonic()
     build_id = codebuild.start_build(projectName="slow")["build"]["id"]
-    provider.builds[build_id].deadline = time.monotonic() + 2.0
+    wait_for(pid_file.exists, "the build's sleep to start")
 
-    deadline = time.monotonic() + 15
-    while not (build := codebuild.batch_get_builds(ids=[build_id])["builds"][0])["buildComplete"]:
-        assert time.monotonic() < deadline, build
-        time.sleep(0.1)
+    def completed() -> dict | None:
+        build = codebuild.batch_get_builds(ids=[build_id])["builds"][0]
+        return build if build["buildComplete"] else None
+
+    build = wait_for(completed, "the build to time out", timeout=15)
+    assert 1.5 <= time.monotonic() - started < 10
     assert build["buildStatus"] == "TIMED_OUT"
     assert build["timeoutInMinutes"] == 5
     phases = {p["phaseType"]: p for p in build["phases"]}

@@ -1,4 +1,5 @@
-"""SageMaker on a fresh local cloud through boto3: k-NN training jobs and endpoints for real.
+"""SageMaker on a fresh in-process local cloud through boto3: k-NN training jobs and endpoints
+for real.
 
 The data set is the recommender's generated questionnaire data; a model trained on it must come
 close to the generator's Bayes accuracy, and the endpoint must answer exactly what the trained
@@ -14,15 +15,17 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from mysfits_lab.localcloud import control
+from mysfits_lab.localcloud.cloud import LocalCloud
 from mysfits_lab.recommender import KnnModel, generator
 from mysfits_lab.recommender.generator import format_int_csv
+from tests.helpers import edge_client, wait_for
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
@@ -40,20 +43,21 @@ DONE = ("Completed", "Failed", "Stopped")
 
 
 @pytest.fixture(scope="module")
-def aws(cloud):
-    """boto3 clients on the module's local cloud (a boto3.Session: no global default session)."""
-    session = boto3.Session(
-        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    url = control.status().edge_url
-    clients: dict = {}
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Any]]:
+    """boto3 clients on a local cloud with the SageMaker provider only (S3 and logs: moto)."""
+    cloud = LocalCloud(0, tmp_path_factory.mktemp("sagemaker-cloud"), providers=["sagemaker"])
+    server = threading.Thread(target=cloud.serve_forever, daemon=True)
+    server.start()
+    clients: dict[str, Any] = {}
 
-    def client(service: str):
+    def client(service: str) -> Any:
         if service not in clients:
-            clients[service] = session.client(service, endpoint_url=url)
+            clients[service] = edge_client(cloud.edge_url, service, REGION)
         return clients[service]
 
-    return client
+    yield client
+    cloud.shutdown()
+    server.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +108,15 @@ def _start_job(aws, name: str, hyperparameters=None, image=KNN_IMAGE, channels=N
 def _wait_job(aws, name: str, timeout: float = 60) -> tuple[dict, list[tuple[str, str]]]:
     """Poll as a notebook would; returns the final description and the statuses seen."""
     seen: list[tuple[str, str]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def finished() -> dict | None:
         job = aws("sagemaker").describe_training_job(TrainingJobName=name)
         status = (job["TrainingJobStatus"], job["SecondaryStatus"])
         if not seen or seen[-1] != status:
             seen.append(status)
-        if job["TrainingJobStatus"] in DONE:
-            return job, seen
-        time.sleep(0.05)
-    raise AssertionError(f"training job {name} did not finish: {seen}")
+        return job if job["TrainingJobStatus"] in DONE else None
+
+    return wait_for(finished, f"training job {name} to finish", timeout), seen
 
 
 def _download_model(aws, uri: str) -> KnnModel:
@@ -435,6 +438,20 @@ def test_bad_requests_are_model_errors(aws, endpoint, body, content_type, accept
     assert expected in response["OriginalMessage"]
     assert expected in response["Error"]["Message"]
     assert response["Error"]["Message"].startswith("Received client error (400) from primary")
+    # The runtime's REST-JSON protocol: the code travels in a header, the fields in the body.
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ModelError"
+    assert response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/json"
+    stream_arn = response["LogStreamArn"]
+    group = "/aws/sagemaker/Endpoints/knn-main"
+    assert stream_arn.startswith(f"arn:aws:logs:{REGION}:123456789012:log-group:{group}")
+    stream = stream_arn.split(":log-stream:", 1)[1]
+    assert stream.startswith("AllTraffic/i-")
+
+    def logged() -> bool:
+        events = aws("logs").get_log_events(logGroupName=group, logStreamName=stream)["events"]
+        return any(expected in e["message"] for e in events)
+
+    wait_for(logged, "the client error in the endpoint's log stream", timeout=5)
 
 
 def test_unknown_endpoint_is_a_validation_error(aws, endpoint):
@@ -443,6 +460,8 @@ def test_unknown_endpoint_is_a_validation_error(aws, endpoint):
         _invoke(aws, b"1,2,3,4,5", "text/csv", "application/json", name="no-such-endpoint")
     assert error.value.response["Error"]["Code"] == "ValidationError"
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    headers = error.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amzn-errortype"] == "ValidationError"
     assert error.value.response["Error"]["Message"] == (
         "Endpoint no-such-endpoint of account 123456789012 not found."
     )

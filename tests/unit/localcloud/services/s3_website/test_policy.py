@@ -1,6 +1,6 @@
 import pytest
 
-from mysfits_lab.localcloud.providers.s3_website import policy_allows_anonymous_get
+from mysfits_lab.localcloud.services.s3_website.policy import policy_allows_anonymous_get
 from mysfits_lab.steps.website import public_read_policy
 
 

@@ -1,0 +1,1 @@
+"""CodeBuild: builds that really run their buildspec on this machine."""

@@ -1,0 +1,1 @@
+"""SageMaker: k-NN training jobs that really train, and endpoints that serve the model."""

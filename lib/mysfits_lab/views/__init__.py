@@ -1,0 +1,2 @@
+"""Notebook presentation per module — plots, widgets, exploration tables — kept out of
+``steps/``, which only provisions and computes."""

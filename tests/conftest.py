@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mysfits_lab.localcloud import control
+from tests.helpers import free_port
 
 # Variables Lab.connect sets for SDKs; restored after each test so moto's in-process mocks in
 # other tests are not pointed at a local cloud.
@@ -22,12 +22,6 @@ _AWS_ENV = (
     "AWS_PROFILE",
     "AWS_SESSION_TOKEN",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class CloudHome:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.helpers import free_port
 
 try:
     from playwright.sync_api import expect
@@ -189,12 +190,6 @@ def test_site_reads_and_filters_through_the_api(page, site, serve, offsite_reque
 
     assert not any(p.startswith("/mysfits.json") for p in server.requests)
     assert offsite_requests == []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("source", ["api-down", "static-file-missing"])

@@ -1,12 +1,12 @@
 """Module 2a's steps on a fresh local cloud, with the real service: what a learner sees."""
 
 import threading
-import time
 
 import pytest
 import requests
 
 from mysfits_lab.steps import service, website
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -43,13 +43,12 @@ def test_the_api_stays_up_while_a_task_is_stopped(built):
     stop = (50, lambda: ecs.stop_task(cluster=names.cluster, task=tasks[0], reason="test"))
     _hammer(lab.outputs.get("service.url"), 200, failures, stop_after=stop)
     assert failures == []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def replaced() -> bool:
         now = ecs.list_tasks(cluster=names.cluster, serviceName=names.service)["taskArns"]
-        if _running(lab) == 2 and tasks[0] not in now:
-            break
-        time.sleep(0.3)
-    assert _running(lab) == 2 and tasks[0] not in now
+        return _running(lab) == 2 and tasks[0] not in now
+
+    wait_for(replaced, "the stopped task to be replaced", timeout=30, interval=0.3)
 
 
 def test_a_new_image_rolls_out_without_a_failed_request(built, tmp_path):

@@ -6,13 +6,13 @@ Every test here runs notebooks, so each carries the ``notebook`` marker and
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mysfits_lab.runner import RunResult, run_notebooks
+from tests.helpers import free_port
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,12 +22,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.notebook)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="package")
@@ -42,7 +36,7 @@ def executed_workbook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunR
     home = tmp_path_factory.mktemp("workbook-home")
     environment = {
         "MYSFITS_LAB_HOME": str(home),
-        "MYSFITS_LAB_EDGE_PORT": str(_free_port()),
+        "MYSFITS_LAB_EDGE_PORT": str(free_port()),
         "MYSFITS_LAB_RUNS": str(home / "runs"),
     }
     with pytest.MonkeyPatch.context() as patch:

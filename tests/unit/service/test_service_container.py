@@ -5,22 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from mysfits_lab.localcloud.images import ImageStore
 from mysfits_lab.service_bundle import build_context
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import free_port, wait_for
 
 
 def get_json(url: str) -> tuple[int, dict, dict]:
@@ -51,16 +44,16 @@ def test_dockerfile_cmd_serves_the_catalogue(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
+
+        def health() -> tuple | None:
             try:
-                status, _, body = get_json(f"{base}/")
-                break
+                return get_json(f"{base}/")
             except (urllib.error.URLError, ConnectionError):
                 exited = process.poll()
                 assert exited is None, process.stdout.read().decode(errors="replace")
-                assert time.monotonic() < deadline, "the service did not start in 15 s"
-                time.sleep(0.1)
+                return None
+
+        status, _, body = wait_for(health, "the service to start", timeout=15, interval=0.1)
         assert status == 200 and "health check" in body["message"]
 
         status, headers, body = get_json(f"{base}/mysfits")

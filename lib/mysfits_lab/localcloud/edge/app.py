@@ -150,7 +150,11 @@ class Edge:
             return response(environ, start_response)
         if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
             return self._serve_control(environ, start_response)
-        body = _read_body(environ)
+        try:
+            body = _read_body(environ)
+        except ValueError:
+            response = Response("Bad Request: Content-Length is not a number\n", 400)
+            return response(environ, start_response)
         req = AwsRequest.from_environ(environ, body)
         resolved = self.catalog.resolve(req)
         response = self._answer(req, resolved, environ, body)
@@ -167,6 +171,15 @@ class Edge:
             )
         if self.cors.is_preflight(req):
             return Response(status=200)  # the grant itself is added by ``cors.decorate``
+        if resolved.service is None:
+            # moto would guess (an unsigned GET becomes S3 ListBuckets): say what is missing.
+            return error_response(
+                resolved.protocol,
+                "UnrecognizedServiceException",
+                "the local cloud cannot tell which AWS service this request is for: sign it "
+                "with SigV4 (every AWS SDK does) or send X-Amz-Target",
+                400,
+            )
 
         def forward() -> Response:
             environ["wsgi.input"] = io.BytesIO(body)
@@ -239,9 +252,5 @@ def _read_body(environ: dict) -> bytes:
         return b""
     if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
         return stream.read()
-    length = environ.get("CONTENT_LENGTH") or "0"
-    try:
-        size = int(length)
-    except ValueError:
-        size = 0
+    size = int(environ.get("CONTENT_LENGTH") or "0")  # ValueError: a 400
     return stream.read(size) if size > 0 else b""

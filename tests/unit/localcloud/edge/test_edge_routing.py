@@ -143,3 +143,14 @@ def test_control_routes_and_their_404(make_cloud):
 def test_two_handlers_for_one_operation_stop_the_start(make_cloud):
     with pytest.raises(ValueError, match="cognito-idp:InitiateAuth is handled twice"):
         make_cloud(CognitoHook, Duplicate)
+
+
+def test_an_unsigned_request_for_no_known_service_is_a_clear_400(make_cloud):
+    cloud = make_cloud(LoadBalancerHook)
+    response = requests.get(f"{cloud.edge_url}/", timeout=5)  # moto would list S3 buckets
+    assert response.status_code == 400
+    assert "cannot tell which AWS service" in response.json()["message"]
+    bad = requests.post(
+        f"{cloud.edge_url}/", data=b"x", headers={"Content-Length": "abc"}, timeout=5
+    )
+    assert bad.status_code == 400

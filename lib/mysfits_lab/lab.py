@@ -226,7 +226,8 @@ class Lab:
         if self.is_local:
             from .localcloud import control
 
-            return control.control_get(f"loadbalancers/{name}")["listeners"][str(port)]
+            found = control.control_get(f"loadbalancers/{self.region}/{name}")
+            return found["listeners"][str(port)]
         return f"http://{dns_name}" if port == 80 else f"http://{dns_name}:{port}"
 
     # -- module prerequisites -----------------------------------------------------------

@@ -66,9 +66,10 @@ class LocalCloud:
         self.ctx = Context(
             self.edge_url, region, self.state_dir, self.edge.cors, clock, self._provider_of
         )
-        self.providers: list[Provider] = [
-            cls(self.ctx) for cls in start_order(providers or list(PROVIDERS))
-        ]
+        # Built one by one in dependency order, so a provider may look up the ones it requires.
+        self.providers: list[Provider] = []
+        for cls in start_order(providers or list(PROVIDERS)):
+            self.providers.append(cls(self.ctx))
         self.edge.add_control("status", ControlRule("", lambda _request: self.status()))
         for provider in self.providers:
             for route in provider.routes():

@@ -4,8 +4,9 @@ Every child runs under a tiny supervisor (``_SUPERVISOR``) that leads the child'
 - the kernel sends the supervisor ``SIGUSR1`` when the launcher thread dies — the cloud was
   killed, even with SIGKILL — and the supervisor then SIGKILLs its whole group, so no command a
   task or a build started (``sleep 300 &`` in a buildspec) outlives the cloud;
-- stop signals go to the group, so they reach everything the command started; the supervisor
-  itself shrugs them off and reports the command's exit as Docker does (128 + signal).
+- stop signals (any a Dockerfile's STOPSIGNAL names) go to the group, so they reach everything
+  the command started; the supervisor itself shrugs them off and reports the command's exit as
+  Docker does (128 + signal).
 
 The parent-death signal is tied to the *thread* that forks, so every child is forked by one
 long-lived launcher thread, never by a short-lived request thread.
@@ -42,8 +43,12 @@ except Exception:
     pass
 if os.getppid() != parent:
     orphaned()
-for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
-    signal.signal(number, lambda *_: None)  # meant for the command; reset to default by exec
+own = {signal.SIGKILL, signal.SIGSTOP, signal.SIGUSR1, signal.SIGCHLD}
+for number in signal.valid_signals() - own:
+    try:  # any stop signal is meant for the command; exec resets these handlers
+        signal.signal(number, lambda *_: None)
+    except (OSError, ValueError):
+        pass
 child = os.fork()
 if child == 0:
     signal.signal(signal.SIGUSR1, signal.SIG_DFL)

@@ -21,6 +21,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
+from ..constants import LOOPBACK
+
 log = logging.getLogger("mysfits_lab.localcloud.tcp_proxy")
 
 Target = tuple[str, int]
@@ -42,7 +44,7 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 class TcpProxy:
     """Named loopback listeners forwarding to targets picked per connection."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = LOOPBACK):
         self.host = host
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -50,6 +52,7 @@ class TcpProxy:
         )
         self._thread.start()
         self._servers: dict[str, asyncio.Server] = {}
+        self._handlers: set[asyncio.Task | None] = set()  # touched on the loop thread only
         self._connections: Counter[Target] = Counter()
         self._lock = threading.Lock()
 
@@ -64,9 +67,17 @@ class TcpProxy:
 
     async def _start(self, name: str, choose: Chooser, port: int) -> int:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            # Cancelled only at shutdown: end quietly instead of logging every open connection.
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._handle(reader, writer, choose)
+            # asyncio holds a connection's task only through its client socket: once the client
+            # half-closed, a garbage collection would end the task (and drop the answer still
+            # to come), so the proxy holds it until it is done.
+            task = asyncio.current_task()
+            self._handlers.add(task)
+            try:
+                # Cancelled only at shutdown: end quietly instead of logging each connection.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._handle(reader, writer, choose)
+            finally:
+                self._handlers.discard(task)
 
         server = await asyncio.start_server(handle, self.host, port, reuse_address=True)
         self._servers[name] = server
@@ -77,10 +88,15 @@ class TcpProxy:
         return server.sockets[0].getsockname()[1] if server else None
 
     def close(self, name: str) -> None:
-        """Stop accepting on the listener; connections already open are left to finish."""
+        """Stop accepting on the listener: the port is closed when this returns (a deleted
+        listener refuses the next connection); connections already open are left to finish."""
         server = self._servers.pop(name, None)
         if server is not None:
-            self._loop.call_soon_threadsafe(server.close)
+            asyncio.run_coroutine_threadsafe(self._close(server), self._loop).result(timeout=5)
+
+    @staticmethod
+    async def _close(server: asyncio.Server) -> None:
+        server.close()  # closes the listening sockets at once; wait_closed would await clients
 
     def shutdown(self) -> None:
         for name in list(self._servers):

@@ -107,3 +107,16 @@ def test_a_killed_parent_leaves_no_child_behind(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_any_stop_signal_reaches_the_command_and_not_the_supervisor(launcher, tmp_path):
+    script = """
+        import signal, sys, time
+        signal.signal(signal.SIGUSR2, lambda *_: sys.exit(7))  # a STOPSIGNAL SIGUSR2 command
+        print("ready", flush=True)
+        time.sleep(30)
+    """
+    lines: list[str] = []
+    process = launcher.start(spec(tmp_path, script, on_line=lines.append))
+    wait_for(lambda: "ready" in lines, "the command to start")
+    assert process.stop(grace=5, signum=signal.SIGUSR2) == 7

@@ -8,34 +8,23 @@ from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
 from mysfits_lab import service_bundle
 from mysfits_lab.localcloud import control
+from tests.helpers import edge_client, pids_alive, wait_for
 
 APP = Path(__file__).parent / "ecs_app"
 CLUSTER = "tests-cluster"
 LOG_GROUP = "tests-ecs"
 TASK_ARN = re.compile(r"^arn:aws:ecs:us-east-1:123456789012:task/tests-cluster/[0-9a-f]{32}$")
 STABLE = {"Delay": 1, "MaxAttempts": 30}
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Stack:
@@ -47,13 +36,7 @@ class Stack:
 
     def client(self, name: str) -> Any:
         if name not in self._clients:
-            self._clients[name] = boto3.client(
-                name,
-                endpoint_url=self.edge,
-                region_name="us-east-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
+            self._clients[name] = edge_client(self.edge, name)
         return self._clients[name]
 
     def control(self, path: str, payload: dict | None = None) -> Any:
@@ -487,18 +470,10 @@ def test_the_mysfits_service_answers_through_its_own_listener(stack, tmp_path):
         requests.get(f"{url}/mysfits", timeout=5)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
 def test_cloud_shutdown_leaves_no_task_process(stack, web):
     tasks = stack.control("ecs")["tasks"]
     pids = [pid for t in tasks if t["lastStatus"] == "RUNNING" for pid in t["pids"]]
-    assert len(pids) >= 3 and all(_alive(pid) for pid in pids)  # web x2, mysfits
+    assert len(pids) >= 3 and pids_alive(pids) == pids  # web x2, mysfits
     every_pid = [pid for t in tasks for pid in t["pids"]]
     assert control.down()
-    assert [pid for pid in every_pid if _alive(pid)] == []
+    assert pids_alive(every_pid) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import socketserver
 import threading
@@ -10,16 +11,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from mysfits_lab.localcloud.providers.tcp_proxy import TcpProxy
+from mysfits_lab.localcloud.core.tcp_proxy import TcpProxy
+from tests.helpers import wait_for
 
 
 class _Echo(socketserver.BaseRequestHandler):
-    """Answers ``<name>:<data>`` per chunk; on EOF from the client writes ``bye`` and closes."""
+    """Answers ``<name>:<data>`` per chunk; on EOF from the client writes ``bye`` (after the
+    server's ``bye_delay``) and closes."""
 
     def handle(self) -> None:
         name = self.server.name  # type: ignore[attr-defined]
         while data := self.request.recv(4096):
             self.request.sendall(f"{name}:".encode() + data)
+        time.sleep(self.server.bye_delay)  # type: ignore[attr-defined]
         self.request.sendall(b"bye")
 
 
@@ -30,6 +34,7 @@ class _EchoServer(socketserver.ThreadingTCPServer):
     def __init__(self, name: str):
         super().__init__(("127.0.0.1", 0), _Echo)
         self.name = name
+        self.bye_delay = 0.0
         threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
 
     @property
@@ -114,7 +119,7 @@ def test_a_dead_target_is_skipped_before_any_byte_is_sent(echoes, proxy):
     assert [_exchange(port, b"x") for _ in range(3)] == [b"a:xbye"] * 3
 
 
-def test_open_connections_are_counted_per_target_and_close_stops_listening(echoes, proxy):
+def test_open_connections_are_counted_per_target(echoes, proxy):
     target = echoes[0].target
     port = proxy.open("lb", RoundRobin([target]))
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -122,12 +127,33 @@ def test_open_connections_are_counted_per_target_and_close_stops_listening(echoe
     assert sock.recv(100) == b"a:hi"
     assert proxy.active_connections(target) == 1
     sock.close()
-    deadline = time.monotonic() + 5
-    while proxy.active_connections(target) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proxy.active_connections(target) == 0
+    wait_for(lambda: proxy.active_connections(target) == 0, "the connection to be released")
 
-    proxy.close("lb")
-    time.sleep(0.1)
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+def test_close_returns_with_the_port_closed_and_open_connections_still_served(echoes, proxy):
+    port = proxy.open("lb", RoundRobin([echoes[0].target]))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as open_before:
+        open_before.sendall(b"hi")
+        assert open_before.recv(100) == b"a:hi"
+        proxy.close("lb")
+        # No pause: the very next connect is refused.
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
+        assert proxy.port("lb") is None
+        open_before.sendall(b"again")
+        assert open_before.recv(100) == b"a:again"
+
+
+def test_a_connection_the_client_half_closed_survives_garbage_collection(echoes, proxy):
+    # Between the client's FIN and the target's, nothing but the proxy holds the connection:
+    # a garbage collection then must neither drop the answer nor leave the connection counted.
+    echoes[0].bye_delay = 0.5
+    port = proxy.open("lb", RoundRobin([echoes[0].target]))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"x")
+        assert sock.recv(100) == b"a:x"
+        sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.1)  # the proxy passes the FIN on; the target waits before answering
+        gc.collect()
+        assert sock.recv(100) == b"bye"
+    wait_for(lambda: proxy.active_connections(echoes[0].target) == 0, "the connection to end")

@@ -1,0 +1,1 @@
+"""Amazon ECS: services and tasks that run as local processes."""

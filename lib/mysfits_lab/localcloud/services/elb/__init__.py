@@ -1,0 +1,1 @@
+"""Elastic Load Balancing: listeners that carry traffic, health checks, draining."""

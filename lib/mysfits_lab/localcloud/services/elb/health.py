@@ -1,0 +1,213 @@
+"""Health checks and draining for every registered target, on one scheduler thread.
+
+The scheduler sleeps until the next check falls due (or a target is registered or
+deregistered), hands due checks to a small pool of probe workers — a probe may wait its whole
+timeout, and a slow target must not delay the others — and records each result as it comes
+back. A target's first check runs at registration; the next one an interval after the previous
+one started. A deregistered target is ``draining`` until the proxy has no open connection to it
+(or its deregistration delay is over), then it is gone.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ...core.clock import Clock
+from .models import Address, HealthCheck, Target, TargetGroup, unregistered_api
+
+log = logging.getLogger("mysfits_lab.localcloud.elb")
+
+PROBE_WORKERS = 4
+DRAIN_POLL = 0.05
+IDLE_WAIT = 1.0  # nothing due: look again anyway (settings may have changed)
+
+
+def matcher_accepts(matcher: str, status: int) -> bool:
+    """Whether an HTTP status satisfies a target group matcher ("200", "200,202", "200-299")."""
+    for part in matcher.replace(" ", "").split(","):
+        if "-" in part:
+            low, high = part.split("-", 1)
+            if int(low) <= status <= int(high):
+                return True
+        elif part and int(part) == status:
+            return True
+    return False
+
+
+def probe(settings: HealthCheck, address: Address) -> tuple[bool, str | None]:
+    """Run one check; (passed, why it failed: a status code, "timeout" or None)."""
+    host, port = address[0], settings.probe_port(address[1])
+    try:
+        if settings.protocol not in ("HTTP", "HTTPS"):
+            with socket.create_connection((host, port), timeout=settings.timeout):
+                return True, None
+        if settings.protocol == "HTTPS":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                host, port, timeout=settings.timeout, context=ssl._create_unverified_context()
+            )  # the ELB checker does not verify certificates either
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=settings.timeout)
+        try:
+            connection.request(
+                "GET", settings.path, headers={"User-Agent": "ELB-HealthChecker/2.0"}
+            )
+            status = connection.getresponse().status
+        finally:
+            connection.close()
+        return matcher_accepts(settings.matcher, status), str(status)
+    except TimeoutError:
+        return False, "timeout"
+    except (OSError, http.client.HTTPException):
+        return False, None
+
+
+class HealthChecker:
+    """The target groups that have targets, and the thread that checks them."""
+
+    def __init__(self, clock: Clock, connections: Callable[[Address], int]):
+        self._clock = clock
+        self._connections = connections  # open proxy connections to a target
+        self._groups: dict[str, TargetGroup] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(PROBE_WORKERS, thread_name_prefix="elb-probe")
+        self._thread = threading.Thread(target=self._run, name="elb-health", daemon=True)
+
+    # -- target groups ----------------------------------------------------------------------
+    def group(self, arn: str) -> TargetGroup | None:
+        with self._lock:
+            return self._groups.get(arn)
+
+    def add_group(self, arn: str, settings: HealthCheck) -> TargetGroup:
+        with self._lock:
+            return self._groups.setdefault(arn, TargetGroup(arn, settings))
+
+    def update_settings(self, arn: str, settings: HealthCheck) -> None:
+        with self._lock:
+            if arn in self._groups:
+                self._groups[arn].settings = settings
+        self._wake.set()
+
+    def remove_group(self, arn: str) -> None:
+        with self._lock:
+            self._groups.pop(arn, None)
+
+    def register(self, group: TargetGroup, addresses: list[Address]) -> None:
+        """Start checking targets (registering a target twice changes nothing, but a draining
+        one starts over)."""
+        now = self._clock.monotonic()
+        with self._lock:
+            for address in addresses:
+                known = group.targets.get(address)
+                if known is None or known.state == "draining":
+                    group.targets[address] = Target(address[0], address[1], due=now)
+        self._wake.set()
+
+    def known(self, group: TargetGroup, addresses: list[Address]) -> bool:
+        """Whether every one of ``addresses`` is registered in ``group``."""
+        with self._lock:
+            return all(address in group.targets for address in addresses)
+
+    def deregister(self, group: TargetGroup, addresses: list[Address]) -> None:
+        """Start draining those of ``addresses`` that are registered in ``group``."""
+        with self._lock:
+            deadline = self._clock.monotonic() + group.settings.drain_seconds
+            for address in addresses:
+                target = group.targets.get(address)
+                if target is not None and target.state != "draining":
+                    target.drain(deadline)
+        self._wake.set()
+
+    def routable(self, group_arns: list[str]) -> list[Address]:
+        """The targets of these groups that may take a connection, in a stable order."""
+        with self._lock:
+            return sorted(
+                target.address
+                for arn in group_arns
+                if arn in self._groups
+                for target in self._groups[arn].targets.values()
+                if target.routable
+            )
+
+    def describe(
+        self, group: TargetGroup, addresses: list[Address], in_use: bool
+    ) -> list[dict[str, Any]]:
+        """TargetHealthDescriptions for ``addresses`` (every registered target when empty)."""
+        with self._lock:
+            return [
+                group.targets[a].to_api(group.settings, in_use)
+                if a in group.targets
+                else unregistered_api(a, group.settings)
+                for a in addresses or sorted(group.targets)
+            ]
+
+    # -- the scheduler ----------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                delay = self._dispatch()
+            except Exception:  # keep checking the other targets
+                log.exception("health check scheduling failed")
+                delay = IDLE_WAIT
+            self._wake.wait(delay)
+            self._wake.clear()  # anything that set it is seen by the next pass
+
+    def _dispatch(self) -> float:
+        """Start the checks that are due, end finished drains; seconds until the next duty."""
+        now = self._clock.monotonic()
+        next_duty = now + IDLE_WAIT
+        with self._lock:
+            for group in self._groups.values():
+                settings = group.settings
+                for address, target in list(group.targets.items()):
+                    if target.state == "draining":
+                        if self._connections(address) == 0 or now >= target.drain_deadline:
+                            del group.targets[address]
+                            log.info("target %s:%s deregistered", *address)
+                        else:
+                            next_duty = min(next_duty, now + DRAIN_POLL)
+                    elif target.checking:
+                        continue
+                    elif target.due > now:
+                        next_duty = min(next_duty, target.due)
+                    elif not settings.enabled:
+                        target.set(
+                            "unavailable",
+                            "Target.HealthCheckDisabled",
+                            "Health checks are disabled",
+                        )
+                        target.due = now + settings.interval
+                    else:
+                        target.checking = True
+                        self._pool.submit(self._check, group, target)
+        return max(0.0, next_duty - now)
+
+    def _check(self, group: TargetGroup, target: Target) -> None:
+        settings = group.settings
+        started = self._clock.monotonic()
+        passed, failure = probe(settings, target.address)
+        with self._lock:
+            target.checking = False
+            target.due = started + settings.interval
+            current = group.targets.get(target.address) is target and target.state != "draining"
+            if current and target.record(settings, passed, failure):
+                log.info("target %s:%s is %s", target.id, target.port, target.state)
+        self._wake.set()

@@ -19,9 +19,7 @@ __all__ = ["assert_dead", "descendants", "edge_client", "free_port", "pids_alive
 T = TypeVar("T")
 
 
-def wait_for(
-    check: Callable[[], T], what: str, timeout: float = 15.0, interval: float = 0.05
-) -> T:
+def wait_for(check: Callable[[], T], what: str, timeout: float = 15.0, interval: float = 0.05) -> T:
     """Call ``check`` until it returns something truthy (returned); AssertionError naming
     ``what`` — with the last value or exception seen — after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -5,15 +5,26 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Extra JupyterLab options for `make lab`, e.g. JUPYTER_ARGS="--no-browser --port 8899".
+JUPYTER_ARGS ?=
+# JupyterLab refuses to run as root unless told to; a normal user must not need the flag.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup run lab test check lint bench browser-deps cloud-down clean
+.PHONY: setup run lab test check lint notebooks-clean bench browser-deps cloud-down clean
 
+# Inside a git checkout, setup also installs the nbstripout git filter (.gitattributes names it):
+# notebooks executed in JupyterLab keep their outputs on disk, but git only ever sees them stripped.
 setup: $(STAMP)
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	  $(BIN)/nbstripout --install --attributes .gitattributes; fi
 
 $(STAMP): pyproject.toml
+	@echo "==> creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "==> installing mysfits-lab and its dependencies (a few minutes the first time)"
+	$(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
 
 run: setup
@@ -21,7 +32,7 @@ run: setup
 
 lab: setup
 	$(BIN)/mysfits-lab cloud up
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/
 
 # Headless Chromium for the browser tests, from Debian's packages (needs root and apt).
 browser-deps:
@@ -32,8 +43,22 @@ browser-deps:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	@$(MAKE) --no-print-directory notebooks-clean
 	$(BIN)/cfn-lint assets/templates/*.yml
+
+# Notebooks are committed without outputs. In a git checkout this checks the notebooks as git
+# holds them (the index: what is committed or about to be), copied aside in one go, so a notebook
+# just run in JupyterLab does not fail it; elsewhere (an unpacked archive) it checks the files.
+notebooks-clean:
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	  index=$$(mktemp -d) && trap 'rm -rf "$$index"' EXIT && \
+	  git ls-files -z -- 'notebooks/*.ipynb' | git checkout-index -z --stdin --prefix="$$index/" && \
+	  cd "$$index" && $(abspath $(BIN))/nbstripout --verify notebooks/*.ipynb || { \
+	    echo "These notebooks are committed with outputs: run \`make setup\` (installs the nbstripout git filter), then \`git add\` them again."; \
+	    exit 1; }; \
+	else \
+	  $(BIN)/nbstripout --verify notebooks/*.ipynb; \
+	fi
 
 test: setup browser-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-SUITES = ["workbook", "service", "recommender"]
+SUITES = ["workbook", "service", "health", "recommender"]
 
 
 def main(argv: list[str]) -> int:

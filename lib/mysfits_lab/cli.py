@@ -1,4 +1,4 @@
-"""The ``mysfits-lab`` command line."""
+"""The mysfits-lab command line: the local cloud, settings, workbook runs, outputs and data."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ import argparse
 import json
 import sys
 
-from . import show
-from .lab import DEFAULT_LEARNER, LabError, validate_learner
+from . import settings, show
+from .lab import TARGETS, LabError
+from .localcloud.control import CloudError
 from .outputs import OutputsStore
 from .paths import learner_dir
+
+_SETTING_HELP = "(default: from `mysfits-lab settings`)"
 
 
 def _cloud(args: argparse.Namespace) -> int:
     from .localcloud import control
 
     if args.action == "up":
-        status = control.up(port=args.port)
+        status = control.up(port=args.port, region=settings.resolve().region)
         print(f"local cloud {status.instance_id} running at {status.edge_url} (pid {status.pid})")
     elif args.action == "down":
         print("local cloud stopped" if control.down() else "the local cloud was not running")
@@ -27,10 +30,13 @@ def _cloud(args: argparse.Namespace) -> int:
         elif status.running:
             print(
                 f"running: {status.edge_url} (instance {status.instance_id}, pid {status.pid}, "
-                f"since {status.started_at})"
+                f"since {status.started_at})\n"
             )
-            for bucket, url in (status.details or {}).get("websites", {}).items():
-                print(f"  website {bucket}: {url}")
+            rows = control.listeners(status.details or {})
+            if rows:
+                show.table(rows, title="Listeners (each on its own local port)")
+            else:
+                print("no websites or load balancers yet")
         else:
             print("not running (start it with `mysfits-lab cloud up`)")
         return 0 if status.running or args.json else 3
@@ -39,8 +45,17 @@ def _cloud(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> int:
+    changes = {"learner": args.learner, "region": args.region, "target": args.target}
+    if any(value is not None for value in changes.values()):
+        settings.save(**changes)
+        print(f"saved to {settings.settings_file()}")
+    show.table(settings.describe(), title="Settings used by `mysfits-lab` and `Lab.connect`")
+    return 0
+
+
 def _outputs(args: argparse.Namespace) -> int:
-    learner = validate_learner(args.learner)
+    learner = settings.resolve(learner=args.learner).learner
     store = OutputsStore(learner_dir(learner) / "outputs.json", learner)
     if args.json:
         print(json.dumps(store.values(), indent=2, default=str))
@@ -80,36 +95,96 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_connection_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument("--learner", help=f"learner name to {verb} {_SETTING_HELP}")
+    parser.add_argument("--target", choices=TARGETS, help=f"local or aws {_SETTING_HELP}")
+    parser.add_argument("--region", help=f"AWS region, e.g. us-east-1 {_SETTING_HELP}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mysfits-lab", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    cloud = sub.add_parser("cloud", help="the embedded local cloud")
-    cloud.add_argument("action", choices=["up", "down", "status", "logs"])
-    cloud.add_argument("--json", action="store_true", help="status as JSON")
-    cloud.add_argument("--port", type=int, default=None, help="edge port (default 4577)")
-    cloud.add_argument("-n", "--lines", type=int, default=50, help="log lines to show")
+    cloud = sub.add_parser(
+        "cloud",
+        help="start, stop or inspect the embedded local cloud",
+        description="Start, stop or inspect the embedded local cloud.",
+    )
+    cloud.add_argument(
+        "action",
+        choices=["up", "down", "status", "logs"],
+        help="up: start it (if not running); down: stop it; status: where it listens, with "
+        "every website and load balancer listener; logs: its last log lines",
+    )
+    cloud.add_argument("--json", action="store_true", help="print the status as JSON")
+    cloud.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="edge port for `up` (default: MYSFITS_LAB_EDGE_PORT, else 4577)",
+    )
+    cloud.add_argument(
+        "-n", "--lines", type=int, default=50, help="how many log lines `logs` shows (default: 50)"
+    )
     cloud.set_defaults(func=_cloud)
 
-    outputs = sub.add_parser("outputs", help="what the notebooks recorded for a learner")
-    outputs.add_argument("--learner", default=DEFAULT_LEARNER)
-    outputs.add_argument("--json", action="store_true")
+    setting = sub.add_parser(
+        "settings",
+        help="show or set the learner, target and region used everywhere",
+        description="Show the learner, target and region that `mysfits-lab` and every notebook "
+        "use when not told otherwise; with options, change them first.",
+    )
+    setting.add_argument("--learner", help="learner name: prefixes every resource name")
+    setting.add_argument("--target", choices=TARGETS, help="local (embedded cloud) or aws")
+    setting.add_argument("--region", help="AWS region, e.g. us-east-1")
+    setting.set_defaults(func=_settings)
+
+    outputs = sub.add_parser(
+        "outputs",
+        help="what the notebooks recorded for a learner",
+        description="Show the values the notebooks recorded for a learner.",
+    )
+    outputs.add_argument("--learner", help=f"whose outputs to show {_SETTING_HELP}")
+    outputs.add_argument("--json", action="store_true", help="print them as JSON")
     outputs.set_defaults(func=_outputs)
 
-    run = sub.add_parser("run", help="execute the workbook's notebooks with papermill")
-    run.add_argument("--learner", default=DEFAULT_LEARNER)
-    run.add_argument("--target", default="local", choices=["local", "aws"])
-    run.add_argument("--region", default="us-east-1")
-    run.add_argument("--from", dest="start", default=None, help="start at this notebook (e.g. 02a)")
-    run.add_argument("--only", default=None, help="comma-separated notebooks to run")
+    run = sub.add_parser(
+        "run",
+        help="execute the workbook's notebooks with papermill",
+        description="Execute the workbook's notebooks in order with papermill and print a "
+        "summary; executed notebooks go to runs/<learner>/<timestamp>/.",
+    )
+    _add_connection_options(run, "run as")
+    run.add_argument(
+        "--from", dest="start", metavar="NOTEBOOK", help="start at this notebook (e.g. 02a)"
+    )
+    run.add_argument(
+        "--only", metavar="NOTEBOOKS", help="comma-separated notebooks to run (e.g. 00,01)"
+    )
     run.set_defaults(func=_run)
 
-    data = sub.add_parser("data", help="the recommender's data set")
-    data_sub = data.add_subparsers(dest="data_command", required=True)
-    generate = data_sub.add_parser("generate", help="write the questionnaire data set (csv.gz)")
-    generate.add_argument("--rows", type=int, default=1_000_000)
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--out", default="data/mysfit-preferences.csv.gz")
+    data = sub.add_parser(
+        "data",
+        help="the recommender's data set",
+        description="Generate the recommender's questionnaire data set.",
+    )
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="command")
+    generate = data_sub.add_parser(
+        "generate",
+        help="write the questionnaire data set (csv.gz)",
+        description="Write the questionnaire data set as a gzipped CSV.",
+    )
+    generate.add_argument(
+        "--rows", type=int, default=1_000_000, help="how many rows (default: 1000000)"
+    )
+    generate.add_argument(
+        "--seed", type=int, default=0, help="random seed: same seed, same data (default: 0)"
+    )
+    generate.add_argument(
+        "--out",
+        default="data/mysfit-preferences.csv.gz",
+        help="where to write it (default: data/mysfit-preferences.csv.gz)",
+    )
     generate.set_defaults(func=_data)
     return parser
 
@@ -118,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except LabError as exc:
+    except (LabError, CloudError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -6,6 +6,8 @@ module and ``localcloud`` are the only places that know a target is local.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ import boto3
 from botocore.config import Config
 
 from . import show
+from .calls import CallRecorder, attach, watch_cells
 from .outputs import OutputsStore
 from .paths import learner_dir
 
@@ -56,6 +59,44 @@ def validate_target(target: str) -> str:
     return target
 
 
+@functools.cache
+def known_regions() -> tuple[str, ...]:
+    """The regions of the commercial, China and GovCloud partitions, from botocore's endpoint
+    data (no network, and no AWS profile needed: a broken profile must not hide a typo)."""
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    return tuple(
+        region
+        for partition in ("aws", "aws-cn", "aws-us-gov")
+        for region in resolver.get_available_endpoints("s3", partition_name=partition)
+    )
+
+
+def validate_region(region: str) -> str:
+    regions = known_regions()
+    if region not in regions:
+        close = difflib.get_close_matches(str(region), regions, n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise LabError(f"unknown region {region!r}.{hint} Valid regions: {', '.join(regions)}")
+    return region
+
+
+def cloud_restarted_message(old: str | None, new: str | None) -> str:
+    """What a restarted (or stopped) local cloud means and how to go on: the same words whether
+    ``Lab.connect`` notices it or a call from an open kernel does."""
+    if new is None:
+        what = f"The local cloud (instance {old}) is not running any more"
+    else:
+        what = f"The local cloud was restarted (instance {old} → {new})"
+    return (
+        f"{what}; it keeps its resources in memory only, so everything built before is gone. "
+        "Rerun the notebooks from 01-static-site (or `mysfits-lab run --from 01`); each "
+        "notebook's prepare step also rebuilds what it needs."
+    )
+
+
 def s3_website_url(bucket: str, region: str) -> str:
     separator = "-" if region in _DASH_WEBSITE_REGIONS else "."
     return f"http://{bucket}.s3-website{separator}{region}.amazonaws.com"
@@ -73,27 +114,38 @@ class Lab:
     cloud_restarted: bool = False
     outputs: OutputsStore = field(init=False)
     _clients: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
+    calls: CallRecorder = field(init=False, repr=False)  # every AWS call made through session
 
     def __post_init__(self) -> None:
         self.outputs = OutputsStore(learner_dir(self.learner) / "outputs.json", self.learner)
+        # before any client exists: clients copy the session's hooks when they are created
+        self.calls = attach(self.session, self.endpoint_url)
 
     # -- connecting ---------------------------------------------------------------------
     @classmethod
     def connect(
         cls,
-        target: str = "local",
-        region: str = "us-east-1",
-        learner: str = DEFAULT_LEARNER,
+        target: str | None = None,
+        region: str | None = None,
+        learner: str | None = None,
         profile: str | None = None,
+        show_calls: bool | None = None,
     ) -> Lab:
-        """Connect to the target; on local, start the embedded cloud when it is not running."""
-        validate_target(target)
-        validate_learner(learner)
-        if target == "local":
-            lab = cls._connect_local(region, learner)
+        """Connect to the target; on local, start the embedded cloud when it is not running.
+
+        A value left at None comes from the settings (``mysfits-lab settings``)."""
+        from . import settings
+
+        chosen = settings.resolve(target=target, region=region, learner=learner)
+        if chosen.target == "local":
+            lab = cls._connect_local(chosen.region, chosen.learner)
+            lab._watch_cloud()  # before any client exists: clients copy the session's hooks
         else:
-            lab = cls._connect_aws(region, learner, profile)
+            lab = cls._connect_aws(chosen.region, chosen.learner, profile)
         lab._check_cloud_instance()
+        # under each cell, the AWS calls it made; None: in a learner's notebook, not papermill
+        lab.calls.show = show_calls
+        watch_cells()
         return lab
 
     @classmethod
@@ -126,6 +178,7 @@ class Lab:
                 "unset it (or restart the kernel) before using target='aws'"
             )
         session = boto3.Session(profile_name=profile, region_name=region)
+        attach(session)  # before the identity check, so that call is listed too
         try:
             account = session.client("sts").get_caller_identity()["Account"]
         except (BotoCoreError, ClientError) as exc:
@@ -137,27 +190,66 @@ class Lab:
 
     def _check_cloud_instance(self) -> None:
         """A restarted local cloud has lost every resource: the old outputs are stale."""
-        if self.target != "local":
-            return
         recorded = self.outputs.get_or("lab.cloud_instance")
-        if recorded and recorded != self.cloud_instance:
+        if self.is_local and recorded and recorded != self.cloud_instance:
             archived = self.outputs.archive()
             self.cloud_restarted = True
             show.warning(
-                f"The local cloud was restarted (instance {recorded} → {self.cloud_instance}); "
-                "it keeps its resources in memory only, so everything built before is gone. "
-                f"The old outputs were moved to {archived}. Rerun the notebooks from "
-                "01-static-site (or `mysfits-lab run --from 01`); each notebook's prepare step "
-                "also rebuilds what it needs."
+                f"{cloud_restarted_message(recorded, self.cloud_instance)} "
+                f"The old outputs were moved to {archived}."
             )
-        self.outputs.record(
-            "00-setup",
-            {
-                "lab.target": self.target,
-                "lab.region": self.region,
-                "lab.account": self.account,
-                "lab.cloud_instance": self.cloud_instance,
-            },
+        self._check_region()
+        connection = {
+            "lab.target": self.target,
+            "lab.region": self.region,
+            "lab.account": self.account,
+        }
+        if self.is_local:
+            connection["lab.cloud_instance"] = self.cloud_instance
+        self.outputs.record("00-setup", connection)
+
+    def _check_region(self) -> None:
+        """A learner's resources live in one region: connecting to another would build a second
+        set and overwrite the recorded URLs with theirs."""
+        recorded = self.outputs.get_or("lab.region")
+        built = [group for group in self.outputs.values() if group != "lab"]
+        if not recorded or recorded == self.region or not built:
+            return
+        raise LabError(
+            f"Learner '{self.learner}' already has resources in {recorded} "
+            f"(outputs: {', '.join(built)}), not in {self.region}. Work in {recorded}: "
+            f'`mysfits-lab settings --region {recorded}`, or region = "{recorded}" in the '
+            f"parameters cell. To move to {self.region}, first tear them down: run the notebooks "
+            f'with region = "{recorded}" and clean_up = True. Or use another learner name '
+            f"for {self.region}."
+        )
+
+    def _watch_cloud(self) -> None:
+        """Turn a failed call into the restart message when the local cloud behind this lab has
+        been restarted or stopped: an open kernel otherwise shows a raw 'not found'."""
+        self.session.events.register("after-call", self._after_call)
+        self.session.events.register("after-call-error", self._after_call_error)
+
+    def _after_call(self, http_response: Any, event_name: str, **_: Any) -> None:
+        if http_response.status_code >= 400:
+            self.check_cloud(event_name.split(".", 1)[1])  # "after-call.s3.GetObject"
+
+    def _after_call_error(self, event_name: str, **_: Any) -> None:
+        self.check_cloud(event_name.split(".", 1)[1])
+
+    def check_cloud(self, failed: str = "a call") -> None:
+        """Raise ``LabError`` when the local cloud is no longer the one this lab connected to."""
+        if not self.is_local:
+            return
+        from .localcloud import control
+
+        current = control.status()
+        if current.instance_id == self.cloud_instance:
+            return
+        raise LabError(
+            f"{failed} failed: {cloud_restarted_message(self.cloud_instance, current.instance_id)} "
+            "In this notebook, run the cells again from the top: `Lab.connect` starts the cloud "
+            "when needed and sets the old outputs aside."
         )
 
     # -- clients ------------------------------------------------------------------------
@@ -218,7 +310,11 @@ class Lab:
         if self.is_local:
             from .localcloud import control
 
-            return control.control_get(f"websites/{bucket}")["url"]
+            try:
+                return control.control_get(f"websites/{bucket}")["url"]
+            except (LookupError, control.CloudError):
+                self.check_cloud(f"the website of {bucket}")
+                raise
         return s3_website_url(bucket, self.region)
 
     def load_balancer_url(self, name: str, dns_name: str, port: int = 80) -> str:
@@ -226,7 +322,11 @@ class Lab:
         if self.is_local:
             from .localcloud import control
 
-            found = control.control_get(f"loadbalancers/{self.region}/{name}")
+            try:
+                found = control.control_get(f"loadbalancers/{self.region}/{name}")
+            except (LookupError, control.CloudError):
+                self.check_cloud(f"the load balancer {name}")
+                raise
             return found["listeners"][str(port)]
         return f"http://{dns_name}" if port == 80 else f"http://{dns_name}:{port}"
 

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import show
-from .lab import LabError, validate_learner, validate_target
+import requests
+
+from . import settings, show
+from .lab import LabError
 from .outputs import OutputsStore
 from .paths import learner_dir, notebooks_dir, runs_dir
 from .workbook import module, notebooks
@@ -75,18 +77,29 @@ def _key_outputs(store: OutputsStore, notebook: str) -> str:
 
 
 def run_notebooks(
-    learner: str = "mysfit",
-    target: str = "local",
-    region: str = "us-east-1",
+    learner: str | None = None,
+    target: str | None = None,
+    region: str | None = None,
     start: str | None = None,
     only: list[str] | None = None,
 ) -> RunResult:
+    """Run the notebooks; a learner, target or region left at None comes from the settings."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    validate_learner(learner)
-    validate_target(target)
+    chosen = settings.resolve(target=target, region=region, learner=learner)
+    learner, target, region = chosen.learner, chosen.target, chosen.region
     names = select(start, only)
+    print(
+        f"Running {len(names)} notebook{'s' * (len(names) != 1)} for learner {learner} on "
+        f"{target} in {region} (change these with `mysfits-lab settings`)",
+        flush=True,
+    )
+    if target == "local":
+        from .localcloud import control
+
+        # Started here rather than in the first kernel: a taken port is then one clear line.
+        control.up(region=region)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = runs_dir() / learner / stamp
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,5 +167,19 @@ def print_summary(result: RunResult) -> None:
         )
     store = OutputsStore(learner_dir(result.learner) / "outputs.json", result.learner)
     site = store.get_or("website.url")
-    if site:
+    if not site:
+        return
+    problem = site_problem(site)
+    if problem:
+        print(f"\nThe site recorded at {site}/ does not answer ({problem}).")
+    else:
         print(f"\nThe Mythical Mysfits site is running at {site}/")
+
+
+def site_problem(url: str) -> str | None:
+    """Why the site at ``url`` does not serve its page, or None when it does."""
+    try:
+        response = requests.get(f"{url}/", timeout=5)
+    except requests.RequestException as exc:
+        return type(exc).__name__
+    return None if response.ok else f"HTTP {response.status_code}"

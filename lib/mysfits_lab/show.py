@@ -31,6 +31,14 @@ def _display_html(markup: str, text: str) -> None:
     display({"text/html": markup, "text/plain": text}, raw=True)
 
 
+def rich(markup: str, text: str) -> None:
+    """HTML in notebooks (with its text form for logs), the text elsewhere."""
+    if in_notebook():
+        _display_html(markup, text)
+    else:
+        print(text)
+
+
 def note(message: str) -> None:
     print(message)
 

@@ -1,7 +1,6 @@
 import boto3
 import pytest
 
-from mysfits_lab.diagrams import service_architecture
 from mysfits_lab.lab import Lab, LabError
 from mysfits_lab.steps import costs
 
@@ -29,20 +28,6 @@ def test_aws_target_refuses_without_confirmation(tmp_path, monkeypatch):
         costs.confirm(_lab(tmp_path, monkeypatch, "aws"), items, confirm_costs=False)
     assert "Confirmed" in costs.confirm(_lab(tmp_path, monkeypatch, "aws"), items, True)
     assert "nothing is billed" in costs.confirm(_lab(tmp_path, monkeypatch, "local"), items, False)
-
-
-def test_architecture_picture_names_what_was_built():
-    values = {
-        "website": {"bucket": "site-bucket"},
-        "service": {"nlb_dns": "nlb.example", "name": "svc", "log_group": "logs-x"},
-        "network": {"vpc_id": "vpc-42"},
-    }
-    fig = service_architecture(values, tasks=2)
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "VPC vpc-42" in texts
-    assert any("site-bucket" in t for t in texts)
-    assert sum("Fargate task" in t for t in texts) == 2
-    assert any("logs-x" in t for t in texts)
 
 
 def test_nat_comparison_shows_what_each_choice_costs():

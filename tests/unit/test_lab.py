@@ -91,3 +91,31 @@ def test_cli_rejects_a_bad_learner_name_before_running_anything():
     )
     assert result.returncode == 2
     assert "learner must be" in result.stderr
+
+
+def _lab_in(region: str) -> Lab:
+    session = boto3.Session(region_name=region, aws_access_key_id="x", aws_secret_access_key="y")
+    return Lab("aws", region, "mysfit", session, "123456789012")
+
+
+def test_a_learner_with_resources_in_another_region_is_told_where_they_are(tmp_path, monkeypatch):
+    monkeypatch.setenv("MYSFITS_LAB_HOME", str(tmp_path))
+    europe = _lab_in("eu-west-1")
+    europe._check_cloud_instance()
+    europe.outputs.record("01-static-site", {"website.bucket": "b", "website.url": "http://eu"})
+
+    home = _lab_in("us-east-1")
+    with pytest.raises(LabError) as caught:
+        home._check_cloud_instance()
+    message = str(caught.value)
+    assert "Learner 'mysfit' already has resources in eu-west-1 (outputs: website)" in message
+    assert "`mysfits-lab settings --region eu-west-1`" in message
+    assert 'region = "eu-west-1" and clean_up = True' in message
+    # nothing was overwritten
+    assert home.outputs.get("lab.region") == "eu-west-1"
+    assert home.outputs.get("website.url") == "http://eu"
+
+    europe._check_cloud_instance()  # the same region goes on
+    europe.outputs.forget("website.bucket", "website.url")  # torn down: free to move
+    home._check_cloud_instance()
+    assert home.outputs.get("lab.region") == "us-east-1"

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import Any
 import requests
 
 from ..paths import cloud_dir
+from .constants import LOOPBACK
 
 DEFAULT_PORT = 4577
 START_TIMEOUT = 60.0
@@ -107,6 +109,27 @@ def status() -> CloudStatus:
     )
 
 
+def listeners(details: dict[str, Any]) -> list[dict[str, str]]:
+    """Every address the cloud serves besides its edge, from its status: website endpoints and
+    load balancer listeners (each on its own local port), as table rows."""
+    rows = [
+        {"kind": "website", "name": bucket, "region": "", "port": "", "url": url}
+        for bucket, url in sorted(details.get("websites", {}).items())
+    ]
+    for key, balancer in sorted(details.get("loadbalancers", {}).items()):
+        for port, url in sorted(balancer.get("listeners", {}).items(), key=lambda p: int(p[0])):
+            rows.append(
+                {
+                    "kind": f"load balancer ({balancer.get('type', '')})",
+                    "name": key.rsplit("/", 1)[-1],
+                    "region": balancer.get("region", ""),
+                    "port": port,
+                    "url": url,
+                }
+            )
+    return rows
+
+
 def control_get(path: str) -> Any:
     """GET a JSON control endpoint of the running cloud (``websites/<bucket>``, ...)."""
     current = status()
@@ -127,10 +150,13 @@ def up(
     if current.running:
         return current
     port = port or configured_port()
+    if _taken(port):
+        raise CloudError(_port_taken(port))
     directory = cloud_dir()
     directory.mkdir(parents=True, exist_ok=True)
     _state_file().unlink(missing_ok=True)
     with open(log_file(), "ab") as log:
+        since = log.tell()  # earlier clouds' lines stay in the log but are not this start's story
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -151,10 +177,13 @@ def up(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            output = _log_since(since)
+            if "Address already in use" in output:  # taken between the check and the bind
+                raise CloudError(_port_taken(port))
+            last = "\n".join(output.splitlines()[-20:])
             raise CloudError(
                 f"the local cloud exited during start-up (code {process.returncode}); "
-                f"last log lines:\n{tail_log(20)}\n"
-                f"If port {port} is taken, set MYSFITS_LAB_EDGE_PORT to a free port."
+                f"its log:\n{last}"
             )
         current = status()
         if current.running:
@@ -178,6 +207,32 @@ def down(timeout: float = 20.0) -> bool:
         os.killpg(pid, signal.SIGKILL)
     _state_file().unlink(missing_ok=True)
     return True
+
+
+def _taken(port: int) -> bool:
+    """Something listens on ``port`` already. SO_REUSEADDR as in the cloud's own server, so a
+    just-stopped cloud's connections in TIME_WAIT do not count."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return True
+    return False
+
+
+def _port_taken(port: int) -> str:
+    free = next((p for p in range(port + 1, port + 100) if not _taken(p)), port + 100)
+    return (
+        f"port {port} is taken by another program; run the local cloud on a free port: "
+        f"export MYSFITS_LAB_EDGE_PORT={free} (then `make lab`, `make run` or `mysfits-lab ...`)"
+    )
+
+
+def _log_since(offset: int) -> str:
+    with open(log_file(), "rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
 
 
 def tail_log(lines: int = 50) -> str:

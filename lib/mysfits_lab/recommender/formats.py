@@ -10,6 +10,11 @@
   ``predicted_label`` as a float; ``verbose=true`` on the accept type adds ``distances`` and
   neighbour ``labels``.
 
+Requests are checked before anything is allocated for them: a sparse vector's ``shape`` must be
+the model's ``feature_dim`` (one dimension), protobuf arrays may not hold more numbers than a
+record can use, JSON may not nest deeper than the documented shapes need, and a request may not
+ask for more predictions than SageMaker's 6 MB response limit can carry.
+
 RecordIO framing (MXNet's, as used by SageMaker): each record is a little-endian uint32 magic
 0xCED7230A, a uint32 whose low 29 bits are the payload length and top 3 bits a continuation flag,
 the payload, then zero padding to a multiple of 4 bytes. The protobuf ``Record`` messages are
@@ -21,7 +26,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import struct
+from array import array
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +53,13 @@ TRAINING_CONTENT_TYPES = (CSV, RECORDIO)
 REQUEST_CONTENT_TYPES = (CSV, JSON, JSONLINES, RECORDIO)
 RESPONSE_CONTENT_TYPES = (JSON, JSONLINES, RECORDIO)
 
+# SageMaker's limit on an InvokeEndpoint request or response body (botocore: max 6291456).
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# The most features of a vector when the model's dimension is not known.
+MAX_FEATURES = 1 << 16
+# The documented instance shapes nest 6 deep: {"instances": [{"data": {"features": {"values": [
+MAX_JSON_DEPTH = 8
+
 RECORDIO_MAGIC = 0xCED7230A
 _MAGIC_BYTES = struct.pack("<I", RECORDIO_MAGIC)
 _LENGTH_MASK = (1 << 29) - 1
@@ -57,6 +71,16 @@ class DataError(ValueError):
 
 class InferenceError(ValueError):
     """A client error in an inference request (unsupported type, malformed body, wrong shape)."""
+
+
+class TooManyRecords(InferenceError):
+    """More records than the predictions of one response can hold."""
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"a request may hold at most {limit} records for this accept type: their predictions"
+            f" must fit in SageMaker's {MAX_PAYLOAD_BYTES // 2**20} MB response limit"
+        )
 
 
 def parse_media_type(value: str | None) -> tuple[str, dict[str, str]]:
@@ -118,30 +142,83 @@ def frame_recordio(payloads: Iterable[bytes]) -> bytes:
     return bytes(out)
 
 
-def _tensor_values(tensor: Tensor, dense_dim: int | None, where: str) -> np.ndarray:
-    """Float values of a protobuf ``Value``; sparse tensors are densified using their shape."""
-    if tensor.kind not in ("float32_tensor", "float64_tensor", "int32_tensor"):
-        raise ValueError(f"{where} must be a float32, float64 or int32 tensor (got {tensor.kind})")
-    values = tensor.values
-    if not len(tensor.keys):
-        return values
-    size = int(tensor.shape[-1]) if len(tensor.shape) else dense_dim
+def _sparse_size(shape: Any, feature_dim: int | None, where: str) -> int:
+    """The length of a sparse vector: its ``shape`` (one dimension), else ``feature_dim``;
+    checked against ``feature_dim`` (or ``MAX_FEATURES``) before anything is allocated."""
+    if shape is None or (isinstance(shape, list | np.ndarray) and len(shape) == 0):
+        size = feature_dim
+    elif isinstance(shape, list | np.ndarray) and len(shape) == 1 and _is_int(shape[0]):
+        size = int(shape[0])
+    else:
+        raise ValueError(f"{where} has shape {shape!r:.80}; a vector's shape is [length]")
     if size is None:
         raise ValueError(f"{where} is sparse but has no shape")
-    keys = tensor.keys
-    if len(keys) != len(values) or (len(keys) and keys.max() >= size):
+    if feature_dim is not None and size != feature_dim:
+        raise ValueError(
+            f"{where} has shape [{size}] but the model expects {feature_dim} features (feature_dim)"
+        )
+    if not 0 < size <= MAX_FEATURES:
+        raise ValueError(f"{where} has shape [{size}]; at most {MAX_FEATURES} features are served")
+    return size
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _densify(keys: np.ndarray, values: np.ndarray, size: int, where: str) -> np.ndarray:
+    if len(keys) != len(values) or (len(keys) and (keys.min() < 0 or keys.max() >= size)):
         raise ValueError(f"{where} has sparse keys that do not fit its shape {size}")
     dense = np.zeros(size)
     dense[keys] = values
     return dense
 
 
-def _parse_records(data: bytes) -> Iterator[Record]:
+def _tensor_values(tensor: Tensor, dense_dim: int | None, where: str) -> np.ndarray:
+    """Float values of a protobuf ``Value``; sparse tensors are densified using their shape."""
+    if tensor.kind not in ("float32_tensor", "float64_tensor", "int32_tensor"):
+        raise ValueError(f"{where} must be a float32, float64 or int32 tensor (got {tensor.kind})")
+    if not len(tensor.keys):
+        return tensor.values
+    size = _sparse_size(tensor.shape, dense_dim, where)
+    return _densify(tensor.keys, tensor.values, size, where)
+
+
+def _parse_records(data: bytes, max_values: int | None = None) -> Iterator[Record]:
     for number, payload in enumerate(iter_recordio(data)):
         try:
-            yield parse_record(payload)
+            yield parse_record(payload, max_values)
         except (ValueError, UnicodeDecodeError) as error:
             raise ValueError(f"record {number} is not a valid protobuf Record: {error}") from None
+
+
+class _Rows:
+    """Rows of one width gathered into one float32 buffer, not one numpy array per row: a
+    request of many short rows must not cost many times its size."""
+
+    def __init__(self, what: str, max_rows: int | None):
+        self.what, self.max_rows = what, max_rows
+        self.values = array("f")
+        self.width: int | None = None
+        self.count = 0
+
+    def add(self, row: np.ndarray) -> None:
+        if self.max_rows is not None and self.count >= self.max_rows:
+            raise TooManyRecords(self.max_rows)
+        if self.width is None:
+            self.width = len(row)
+        elif len(row) != self.width:
+            raise ValueError(
+                f"{self.what} {self.count} has {len(row)} features"
+                f" but {self.what} 0 has {self.width}"
+            )
+        self.values.frombytes(np.asarray(row, dtype="<f4").tobytes())
+        self.count += 1
+
+    def matrix(self) -> np.ndarray | None:
+        if not self.count:
+            return None
+        return np.frombuffer(self.values, dtype="<f4").reshape(self.count, -1).astype(np.float32)
 
 
 def _stack(rows: list[np.ndarray], what: str) -> np.ndarray:
@@ -259,8 +336,14 @@ def _training_recordio(blob: bytes) -> tuple[np.ndarray, np.ndarray] | None:
 # --- inference requests ------------------------------------------------------------------
 
 
-def decode_request(body: bytes, content_type: str, feature_dim: int | None = None) -> np.ndarray:
-    """Decode an inference request into a float32 matrix (n, d), checking d == feature_dim."""
+def decode_request(
+    body: bytes,
+    content_type: str,
+    feature_dim: int | None = None,
+    max_records: int | None = None,
+) -> np.ndarray:
+    """Decode an inference request into a float32 matrix (n, d), checking d == feature_dim and
+    n <= max_records (TooManyRecords)."""
     mime, params = parse_media_type(content_type)
     if mime not in REQUEST_CONTENT_TYPES:
         raise InferenceError(
@@ -269,16 +352,14 @@ def decode_request(body: bytes, content_type: str, feature_dim: int | None = Non
         )
     try:
         if mime == CSV:
-            matrix = _request_csv(body, params)
+            matrix = _request_csv(body, params, max_records)
         elif mime == RECORDIO:
-            rows = [
-                _request_record(record, number, feature_dim)
-                for number, record in enumerate(_parse_records(body))
-            ]
-            matrix = _stack(rows, "record") if rows else None
+            matrix = _request_recordio(body, feature_dim, max_records)
         else:
-            matrix = _request_json(body, mime, feature_dim)
+            matrix = _request_json(body, mime, feature_dim, max_records)
     except (ValueError, UnicodeDecodeError, LookupError) as error:
+        if isinstance(error, InferenceError):
+            raise
         raise InferenceError(f"malformed {mime} request: {error}") from None
     if matrix is None or len(matrix) == 0:
         raise InferenceError(f"the {mime} request contains no records")
@@ -291,23 +372,34 @@ def decode_request(body: bytes, content_type: str, feature_dim: int | None = Non
     return matrix
 
 
-def _request_csv(body: bytes, params: dict[str, str]) -> np.ndarray | None:
+def _request_csv(body: bytes, params: dict[str, str], max_records: int | None) -> np.ndarray | None:
     text = body.decode(params.get("charset", "utf-8"))
     if not text.strip():
         return None
     label_size = params.get("label_size", "0")
     if not label_size.isdigit():
         raise ValueError(f"label_size must be a non-negative integer (got {label_size!r})")
+    if max_records is not None and text.strip().count("\n") >= max_records:
+        raise TooManyRecords(max_records)
     matrix = _csv_matrix(text)[:, int(label_size) :]
     if matrix.shape[1] == 0:
         raise ValueError(f"no feature columns left after label_size={label_size}")
     return matrix.astype(np.float32)
 
 
-def _request_record(record: Record, number: int, feature_dim: int | None) -> np.ndarray:
-    if "values" not in record.features:
-        raise ValueError(f"record {number} has no features['values']")
-    return _tensor_values(record.features["values"], feature_dim, f"record {number} features")
+def _request_recordio(
+    body: bytes, feature_dim: int | None, max_records: int | None
+) -> np.ndarray | None:
+    rows = _Rows("record", max_records)
+    # A record needs no more numbers than a dense vector has features (keys, values, shape).
+    limit = feature_dim or MAX_FEATURES
+    for number, record in enumerate(_parse_records(body, max_values=limit)):
+        if "values" not in record.features:
+            raise ValueError(f"record {number} has no features['values']")
+        rows.add(
+            _tensor_values(record.features["values"], feature_dim, f"record {number} features")
+        )
+    return rows.matrix()
 
 
 def _instance_features(instance: Any, number: int, feature_dim: int | None) -> np.ndarray:
@@ -324,17 +416,16 @@ def _instance_features(instance: Any, number: int, feature_dim: int | None) -> n
         values, keys, shape = vector.get("values"), vector.get("keys"), vector.get("shape")
     else:
         raise ValueError(f"instance {number} has no features ({expected})")
-    row = _json_numbers(values, f"instance {number} features")
+    where = f"instance {number}"
     if keys is None:
-        return row
-    keys_array = _json_numbers(keys, f"instance {number} keys").astype(np.int64)
-    size = int(_json_numbers(shape, f"instance {number} shape")[-1]) if shape else feature_dim
-    fits = len(keys_array) == len(row) and keys_array.min() >= 0
-    if size is None or not fits or keys_array.max() >= size:
-        raise ValueError(f"instance {number} has sparse keys that do not fit its shape")
-    dense = np.zeros(size)
-    dense[keys_array] = row
-    return dense
+        return _json_numbers(values, f"{where} features")
+    size = _sparse_size(shape, feature_dim, where)
+    row = _json_numbers(values, f"{where} features")
+    if not isinstance(keys, list) or not all(_is_int(key) for key in keys):
+        raise ValueError(f"{where} keys must be a list of integers (got {keys!r:.80})")
+    if len(keys) != len(row):
+        raise ValueError(f"{where} has sparse keys that do not fit its shape {size}")
+    return _densify(np.asarray(keys, dtype=np.int64), row, size, where)
 
 
 def _json_numbers(values: Any, where: str) -> np.ndarray:
@@ -346,20 +437,45 @@ def _json_numbers(values: Any, where: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _request_json(body: bytes, mime: str, feature_dim: int | None) -> np.ndarray | None:
+# A JSON string; its closing quote is optional so that a match never fails and the scan stays
+# linear (a failed match would be retried from every later quote).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_CHUNK = 1 << 20
+
+
+def json_depth(text: bytes) -> int:
+    """How deep arrays and objects nest in ``text``, counted without parsing it (json.loads
+    recurses once per level, so a deep document would exhaust the stack)."""
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKETS), np.uint8)
+    depth = deepest = 0
+    for start in range(0, len(brackets), _DEPTH_CHUNK):
+        chunk = brackets[start : start + _DEPTH_CHUNK]
+        opening = (chunk == ord("[")) | (chunk == ord("{"))
+        levels = depth + np.cumsum(opening.astype(np.int32) * 2 - 1)
+        deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest
+
+
+def _request_json(
+    body: bytes, mime: str, feature_dim: int | None, max_records: int | None
+) -> np.ndarray | None:
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     text = body.decode("utf-8")
+    rows = _Rows("instance", max_records)
     if mime == JSON:
         document = json.loads(text)
         if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
             raise ValueError('expected an object {"instances": [...]}')
-        instances = document["instances"]
-    else:
-        instances = [json.loads(line) for line in text.splitlines() if line.strip()]
-    rows = [
-        _instance_features(instance, number, feature_dim)
-        for number, instance in enumerate(instances)
-    ]
-    return _stack(rows, "instance") if rows else None
+        instances: Iterable[Any] = document["instances"]
+        if max_records is not None and len(document["instances"]) > max_records:
+            raise TooManyRecords(max_records)
+    else:  # one line at a time: the parsed lines are never all held at once
+        instances = (json.loads(line) for line in io.StringIO(text) if line.strip())
+    for number, instance in enumerate(instances):
+        rows.add(_instance_features(instance, number, feature_dim))
+    return rows.matrix()
 
 
 # --- inference responses -----------------------------------------------------------------
@@ -401,18 +517,43 @@ def _prediction_dicts(result: KnnResult, verbose: bool) -> list[dict[str, Any]]:
     return out
 
 
+def response_capacity(accept: str | None, neighbours: int) -> int:
+    """The most predictions (each with ``neighbours`` neighbours when verbose) that one response
+    of the Accept type can carry within ``MAX_PAYLOAD_BYTES``, at their shortest."""
+    from mysfits_lab.recommender.knn import KnnResult
+
+    def size(rows: int) -> int:
+        zeros = np.zeros((rows, neighbours))
+        result = KnnResult(np.zeros(rows), distances=zeros, labels=zeros)
+        return len(_encode(result, accept))
+
+    per_record = size(2) - size(1)
+    return max(1, (MAX_PAYLOAD_BYTES - (size(1) - per_record)) // per_record)
+
+
 def encode_response(result: KnnResult, accept: str | None) -> tuple[bytes, str]:
-    """Serialise predictions for the Accept type; returns (body, content type)."""
+    """Serialise predictions for the Accept type; returns (body, content type). An answer over
+    SageMaker's response limit is an InferenceError."""
+    body = _encode(result, accept)
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise InferenceError(
+            f"the predictions take {len(body)} bytes, over SageMaker's limit of"
+            f" {MAX_PAYLOAD_BYTES} bytes for a response; send fewer records per request"
+        )
+    return body, parse_accept(accept)[0]
+
+
+def _encode(result: KnnResult, accept: str | None) -> bytes:
     mime, verbose = parse_accept(accept)
     predictions = _prediction_dicts(result, verbose)
     if mime == JSON:
-        return json.dumps({"predictions": predictions}).encode(), JSON
+        return json.dumps({"predictions": predictions}).encode()
     if mime == JSONLINES:
-        return "".join(json.dumps(p) + "\n" for p in predictions).encode(), JSONLINES
+        return "".join(json.dumps(p) + "\n" for p in predictions).encode()
     payloads = [
         serialize_label_record(
             {name: value if isinstance(value, list) else [value] for name, value in p.items()}
         )
         for p in predictions
     ]
-    return frame_recordio(payloads), RECORDIO
+    return frame_recordio(payloads)

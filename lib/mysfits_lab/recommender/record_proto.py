@@ -9,6 +9,10 @@ the packed number arrays. Layout (field numbers from the SDK's ``record.proto``)
 - ``Value``: one of ``float32_tensor`` = 2, ``float64_tensor`` = 3, ``int32_tensor`` = 7,
   ``bytes`` = 9.
 - Tensors: packed ``values`` = 1, ``keys`` = 2 (uint64), ``shape`` = 3 (uint64).
+
+Packed arrays are decoded with numpy (a Python int per varint costs 36 bytes for each byte of
+input), and ``parse_record(payload, max_values)`` refuses an array longer than ``max_values``
+before decoding it: an inference request cannot make the server hold more than it can use.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ class Tensor:
     kind: str
     values: np.ndarray
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    shape: list[int] = field(default_factory=list)
+    shape: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
 
 @dataclass
@@ -75,59 +79,92 @@ def _fields(data: memoryview):
         yield number, wire, value
 
 
-def _packed_varints(data: memoryview) -> list[int]:
-    out, offset = [], 0
-    while offset < len(data):
-        value, offset = _varint(data, offset)
-        out.append(value)
-    return out
+def _packed_varints(data: memoryview | int) -> np.ndarray:
+    """The uint64 values of a packed varint array (or of one unpacked varint)."""
+    if isinstance(data, int):
+        return np.array([data], dtype=np.uint64)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not len(raw):
+        return np.zeros(0, dtype=np.uint64)
+    ends = np.flatnonzero(raw < 0x80)  # the last byte of each varint has no continuation bit
+    if not len(ends) or ends[-1] != len(raw) - 1:
+        raise ValueError("truncated varint")
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if (ends - starts).max() > 9:
+        raise ValueError("varint longer than 10 bytes")
+    position = np.arange(len(raw)) - np.repeat(starts, ends - starts + 1)
+    parts = (raw & 0x7F).astype(np.uint64) << (7 * position).astype(np.uint64)
+    return np.bitwise_or.reduceat(parts, starts)
 
 
-def _tensor(kind: str, data: memoryview) -> Tensor:
+def _count(wire: int, value: memoryview | int, width: int | None) -> int:
+    """How many numbers a field holds, found without decoding it."""
+    if wire != _LENGTH:
+        return 1
+    if width:
+        return len(value) // width
+    return int(np.count_nonzero(np.frombuffer(value, dtype=np.uint8) < 0x80))
+
+
+def _tensor(kind: str, data: memoryview, max_values: int | None) -> Tensor:
     values: list[np.ndarray] = []
-    keys: list[int] = []
-    shape: list[int] = []
+    keys: list[np.ndarray] = []
+    shape: list[np.ndarray] = []
+    counts = {1: 0, 2: 0, 3: 0}
     for number, wire, value in _fields(data):
-        if number == 1 and kind in _FIXED_DTYPES:
+        if number not in counts:
+            continue
+        fixed = number == 1 and kind in _FIXED_DTYPES
+        counts[number] += _count(
+            wire, value, np.dtype(_FIXED_DTYPES[kind]).itemsize if fixed else None
+        )
+        if max_values is not None and counts[number] > max_values:
+            name = {1: "values", 2: "keys", 3: "shape"}[number]
+            raise ValueError(f"a tensor holds more than {max_values} {name}")
+        if fixed:
             values.append(np.frombuffer(value, dtype=_FIXED_DTYPES[kind]))
         elif number == 1 and kind == "int32_tensor":
-            raw = _packed_varints(value) if wire == _LENGTH else [value]
             # negative int32 values travel as 64-bit two's complement varints
-            values.append(np.array([v - (1 << 64) if v >= 1 << 63 else v for v in raw]))
+            values.append(_packed_varints(value).view(np.int64))
         elif number == 2:
-            keys += _packed_varints(value) if wire == _LENGTH else [value]
+            keys.append(_packed_varints(value))
         elif number == 3:
-            shape += _packed_varints(value) if wire == _LENGTH else [value]
+            shape.append(_packed_varints(value))
     flat = np.concatenate(values).astype(np.float64) if values else np.zeros(0)
-    return Tensor(kind, flat, np.asarray(keys, dtype=np.int64), shape)
+    key_array = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+    if len(key_array) and key_array.max() >= 1 << 63:
+        raise ValueError("a sparse key is out of range")
+    shape_array = np.concatenate(shape) if shape else np.zeros(0, dtype=np.uint64)
+    return Tensor(kind, flat, key_array.astype(np.int64), shape_array)
 
 
-def _value(data: memoryview) -> Tensor:
+def _value(data: memoryview, max_values: int | None) -> Tensor:
     for number, _wire, value in _fields(data):
         kind = _TENSOR_KINDS.get(number)
         if kind == "bytes":
             return Tensor("bytes", np.zeros(0))
         if kind:
-            return _tensor(kind, value)
+            return _tensor(kind, value, max_values)
     return Tensor("empty", np.zeros(0))
 
 
-def _map_entry(data: memoryview) -> tuple[str, Tensor]:
+def _map_entry(data: memoryview, max_values: int | None) -> tuple[str, Tensor]:
     key, tensor = "", Tensor("empty", np.zeros(0))
     for number, _wire, value in _fields(data):
         if number == 1:
             key = bytes(value).decode("utf-8")
         elif number == 2:
-            tensor = _value(value)
+            tensor = _value(value, max_values)
     return key, tensor
 
 
-def parse_record(payload: bytes) -> Record:
-    """Decode one protobuf ``Record``; raises ValueError when the bytes are not one."""
+def parse_record(payload: bytes, max_values: int | None = None) -> Record:
+    """Decode one protobuf ``Record``; raises ValueError when the bytes are not one, or when a
+    tensor holds more than ``max_values`` values, keys or shape entries."""
     record = Record()
     for number, wire, value in _fields(memoryview(payload)):
         if number in (1, 2) and wire == _LENGTH:
-            key, tensor = _map_entry(value)
+            key, tensor = _map_entry(value, max_values)
             (record.features if number == 1 else record.label)[key] = tensor
     return record
 

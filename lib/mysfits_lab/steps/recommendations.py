@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -388,19 +389,34 @@ def recommend(predictor: Any, answers: list[int]) -> dict[str, Any]:
 
 
 # -- clean-up -----------------------------------------------------------------------------
+def _owned(lab: Lab, name: str) -> bool:
+    """Whether this module made the model or endpoint config ``name`` for this learner: the
+    training job names (models are named after them) and the endpoint's configs, matched
+    whole: learner ``al`` never takes ``alice-knn-...``, nor learner ``al-knn``'s names."""
+    job = rf"{re.escape(lab.name('knn'))}-[0-9a-f]{{10}}"
+    return re.fullmatch(rf"(?:{job}|{re.escape(endpoint_name(lab))})(?:-\d+)?", name) is not None
+
+
+def _owned_names(lab: Lab, operation: str, key: str, field: str) -> list[str]:
+    """Every page of a List call, then our own filter: a server-side ``NameContains`` only
+    narrows the list (moto's ListModels ignored it once, and removed another learner's models)."""
+    pages = lab.client("sagemaker").get_paginator(operation).paginate(NameContains=lab.name("knn"))
+    return [e[field] for page in pages for e in page[key] if _owned(lab, e[field])]
+
+
 def teardown(lab: Lab) -> list[str]:
     sm, removed = lab.client("sagemaker"), []
     endpoint = _endpoint(lab)
     if endpoint:
         sm.delete_endpoint(EndpointName=endpoint_name(lab))
         removed.append(f"endpoint {endpoint_name(lab)}")
-    prefix = lab.name("knn")
-    for config in sm.list_endpoint_configs(NameContains=prefix)["EndpointConfigs"]:
-        sm.delete_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
-        removed.append(f"endpoint config {config['EndpointConfigName']}")
-    for model in sm.list_models(NameContains=prefix)["Models"]:
-        sm.delete_model(ModelName=model["ModelName"])
-        removed.append(f"model {model['ModelName']}")
+    configs = _owned_names(lab, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName")
+    for config in configs:
+        sm.delete_endpoint_config(EndpointConfigName=config)
+        removed.append(f"endpoint config {config}")
+    for model in _owned_names(lab, "list_models", "Models", "ModelName"):
+        sm.delete_model(ModelName=model)
+        removed.append(f"model {model}")
     removed += delete_bucket(lab, "sagemaker")
     removed += iam.delete_role(lab, role_name(lab))
     lab.outputs.forget(

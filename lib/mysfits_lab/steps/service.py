@@ -358,24 +358,32 @@ def teardown(lab: Lab) -> list[str]:
         ecs.update_service(cluster=names.cluster, service=names.service, desiredCount=0)
         ecs.delete_service(cluster=names.cluster, service=names.service, force=True)
         removed.append(f"ECS service {names.service}")
+    # Every name is checked here, not trusted to the server's filter: only this learner's go.
     try:
-        nlb = elb.describe_load_balancers(Names=[names.load_balancer])["LoadBalancers"][0]
+        found = elb.describe_load_balancers(Names=[names.load_balancer])["LoadBalancers"]
+    except ClientError:
+        found = []
+    for nlb in (b for b in found if b["LoadBalancerName"] == names.load_balancer):
         for listener in elb.describe_listeners(LoadBalancerArn=nlb["LoadBalancerArn"])["Listeners"]:
-            elb.delete_listener(ListenerArn=listener["ListenerArn"])
+            if listener["LoadBalancerArn"] == nlb["LoadBalancerArn"]:
+                elb.delete_listener(ListenerArn=listener["ListenerArn"])
         elb.delete_load_balancer(LoadBalancerArn=nlb["LoadBalancerArn"])
         removed.append(f"load balancer {names.load_balancer}")
-    except ClientError:
-        pass
     try:
-        group = elb.describe_target_groups(Names=[names.target_group])["TargetGroups"][0]
+        groups = elb.describe_target_groups(Names=[names.target_group])["TargetGroups"]
+    except ClientError:
+        groups = []
+    for group in (g for g in groups if g["TargetGroupName"] == names.target_group):
         elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
         removed.append(f"target group {names.target_group}")
-    except ClientError:
-        pass
-    arns = ecs.list_task_definitions(familyPrefix=names.family, status="ACTIVE")
-    for arn in arns["taskDefinitionArns"]:
-        ecs.deregister_task_definition(taskDefinition=arn)
-        removed.append(f"task definition {arn.rsplit('/', 1)[-1]}")
+    pages = ecs.get_paginator("list_task_definitions").paginate(
+        familyPrefix=names.family, status="ACTIVE"
+    )
+    for arn in (arn for page in pages for arn in page["taskDefinitionArns"]):
+        revision = arn.rsplit("/", 1)[-1]  # family:revision
+        if revision.rsplit(":", 1)[0] == names.family:
+            ecs.deregister_task_definition(taskDefinition=arn)
+            removed.append(f"task definition {revision}")
     if _cluster_exists(lab):
         ecs.delete_cluster(cluster=names.cluster)
         removed.append(f"ECS cluster {names.cluster}")

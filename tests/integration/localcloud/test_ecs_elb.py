@@ -81,7 +81,7 @@ class Stack:
             TargetType="ip",
             HealthCheckProtocol="HTTP",
             HealthCheckPath="/",
-            HealthCheckIntervalSeconds=5,  # 0.5 s on loopback
+            HealthCheckIntervalSeconds=5,  # 0.25 s on loopback
             HealthCheckTimeoutSeconds=2,
             HealthyThresholdCount=2,
             UnhealthyThresholdCount=2,
@@ -369,9 +369,10 @@ def test_a_target_failing_health_checks_is_unhealthy_and_gets_no_traffic(
     target = {"Id": "127.0.0.1", "Port": failing_target}
     elbv2.register_targets(TargetGroupArn=stack.group, Targets=[target])
     assert stack.health()[("127.0.0.1", failing_target)]["State"] == "initial"
-    state = wait_for(
+    state = wait_for(  # after failing for 10 s at least
         lambda: (h := stack.health()[("127.0.0.1", failing_target)])["State"] == "unhealthy" and h,
         "the target to be unhealthy",
+        timeout=30,
     )
     assert state["Reason"] == "Target.FailedHealthChecks"
     assert [whoami(stack)["version"] for _ in range(20)] == ["v2"] * 20
@@ -413,6 +414,10 @@ def test_a_task_that_exits_is_stopped_with_its_exit_code_and_replaced(stack):
         cluster=CLUSTER, services=["crash"], WaiterConfig={"Delay": 1}
     )
     assert stack.tasks("crash") == []
+    # Gone from what `mysfits-lab cloud status` and the control route list.
+    listed = [s["name"] for s in stack.control("ecs")["services"].values()]
+    assert "crash" not in listed and "web" in listed
+    assert stack.control("status")["ecs"]["services"] == len(listed)
 
     # A standalone task: RunTask, then the tasks_stopped waiter sees its exit code.
     run = ecs.run_task(cluster=CLUSTER, taskDefinition="crash", launchType="FARGATE")

@@ -78,7 +78,7 @@ class Regional:
             VpcId=vpc,
             TargetType="ip",
             HealthCheckProtocol="HTTP",
-            HealthCheckIntervalSeconds=5,  # 0.5 s on loopback
+            HealthCheckIntervalSeconds=5,  # 0.25 s on loopback
             HealthCheckTimeoutSeconds=2,
             HealthyThresholdCount=2,
         )["TargetGroups"]

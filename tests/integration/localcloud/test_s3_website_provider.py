@@ -3,6 +3,7 @@ and a page served by it see."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 from collections.abc import Iterator
@@ -156,3 +157,103 @@ def test_deleting_the_bucket_closes_its_website(edge_url, s3):
     assert "short-lived" not in requests.get(f"{edge_url}/_localcloud/websites", timeout=5).json()
     with pytest.raises(requests.ConnectionError):
         requests.get(url, timeout=5)
+
+
+def _raw_get(url: str, path: str, method: str = "GET", **headers: str) -> tuple[int, dict, bytes]:
+    """The request line exactly as written (no client-side normalisation of the path)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request(method, path, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def public_site(edge_url, s3) -> str:
+    s3.create_bucket(Bucket="fidelity")
+    objects = {
+        "index.html": b"home",
+        "error.html": b"oops",
+        "digits.txt": b"0123456789",
+        "a%41.txt": b"a literal percent sign",
+        "space name.txt": b"a space",
+        "\u00fcn\u00ef.txt": b"utf-8",
+        "/leading.txt": b"a key that begins with a slash",
+        "/folder/index.html": b"folder under a slash",
+    }
+    for key, body in objects.items():
+        s3.put_object(Bucket="fidelity", Key=key, Body=body, ContentType="text/plain")
+    s3.put_bucket_website(Bucket="fidelity", WebsiteConfiguration=INDEX)
+    s3.put_bucket_policy(Bucket="fidelity", Policy=_public_read("fidelity"))
+    return _website(edge_url, "fidelity").json()["url"]
+
+
+@pytest.mark.parametrize(
+    ("byte_range", "status", "body", "content_range"),
+    [
+        ("bytes=2-5", 206, b"2345", "bytes 2-5/10"),
+        ("bytes=7-", 206, b"789", "bytes 7-9/10"),
+        ("bytes=-3", 206, b"789", "bytes 7-9/10"),
+        ("bytes=8-100", 206, b"89", "bytes 8-9/10"),
+        ("bytes=10-", 416, None, "bytes */10"),
+        ("bytes=0-1,4-5", 200, b"0123456789", None),  # S3 serves one range only: the whole
+        ("bytes=x-y", 200, b"0123456789", None),  # an unparsable range is ignored
+        (None, 200, b"0123456789", None),
+    ],
+)
+def test_range_requests_as_s3_answers_them(public_site, byte_range, status, body, content_range):
+    headers = {"Range": byte_range} if byte_range else {}
+    got_status, got_headers, got_body = _raw_get(public_site, "/digits.txt", **headers)
+    assert got_status == status
+    assert got_headers.get("Content-Range") == content_range
+    if body is not None:
+        assert got_body == body
+        assert got_headers["Content-Length"] == str(len(body))
+        assert got_headers["Accept-Ranges"] == "bytes"
+    else:
+        assert b"InvalidRange" in got_body
+
+
+def test_head_of_a_range_has_no_body(public_site):
+    status, headers, body = _raw_get(public_site, "/digits.txt", "HEAD", Range="bytes=0-3")
+    assert (status, headers["Content-Range"], headers["Content-Length"], body) == (
+        206,
+        "bytes 0-3/10",
+        "4",
+        b"",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/a%2541.txt", 200, b"a literal percent sign"),  # decoded once: the key a%41.txt
+        ("/a%41.txt", 404, b"oops"),  # the key aA.txt does not exist
+        ("/space%20name.txt", 200, b"a space"),
+        ("/%C3%BCn%C3%AF.txt", 200, b"utf-8"),
+        ("//leading.txt", 200, b"a key that begins with a slash"),
+        ("/%2Fleading.txt", 200, b"a key that begins with a slash"),
+        ("/leading.txt", 404, b"oops"),  # the key leading.txt does not exist
+        ("//folder/", 200, b"folder under a slash"),
+        ("/digits.txt?versionId=ignored", 200, b"0123456789"),
+    ],
+)
+def test_keys_are_the_path_decoded_once(public_site, path, status, body):
+    got_status, _headers, got_body = _raw_get(public_site, path)
+    assert (got_status, got_body) == (status, body)
+
+
+def test_folder_redirect_keeps_a_leading_slash_on_this_host(public_site):
+    status, headers, _body = _raw_get(public_site, "//folder")
+    assert status == 302
+    # Not //folder/: a browser would read that as the host "folder".
+    assert headers["Location"] == "/%2Ffolder/"
+    assert _raw_get(public_site, headers["Location"])[2] == b"folder under a slash"
+
+
+def test_a_path_that_is_not_utf8_is_a_bad_request(public_site):
+    status, _headers, body = _raw_get(public_site, "/%FF.txt")
+    assert status == 400 and b"InvalidURI" in body

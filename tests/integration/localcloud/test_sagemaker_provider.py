@@ -524,3 +524,44 @@ def test_deleted_endpoint_stops_answering(aws, endpoint):
     # Models and configs stay until deleted, as on AWS.
     sagemaker.delete_endpoint_config(EndpointConfigName="knn-main")
     sagemaker.delete_model(ModelName="knn-main")
+
+
+def test_lists_honour_their_filters_order_and_pages(aws):
+    """moto's ListModels ignored NameContains (a learner's clean-up removed another's models)."""
+    sagemaker = aws("sagemaker")
+    names = ["lists-alice-knn-1", "lists-bob-knn-1", "lists-malice-knn-2", "lists-alice-knn-3"]
+    for name in names:
+        _deploy(aws, name, f"s3://{BUCKET}/output/{name}/model.tar.gz")
+        time.sleep(0.01)  # distinct creation times
+    for operation, key, field in (
+        ("list_models", "Models", "ModelName"),
+        ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
+    ):
+        listed = getattr(sagemaker, operation)(NameContains="lists-alice-")[key]
+        assert [e[field] for e in listed] == ["lists-alice-knn-3", "lists-alice-knn-1"]
+        by_name = getattr(sagemaker, operation)(
+            NameContains="lists-", SortBy="Name", SortOrder="Ascending", MaxResults=3
+        )
+        assert [e[field] for e in by_name[key]] == sorted(names)[:3]
+        rest = getattr(sagemaker, operation)(
+            NameContains="lists-",
+            SortBy="Name",
+            SortOrder="Ascending",
+            MaxResults=3,
+            NextToken=by_name["NextToken"],
+        )
+        assert [e[field] for e in rest[key]] == sorted(names)[3:] and "NextToken" not in rest
+    with pytest.raises(ClientError) as error:
+        sagemaker.list_models(SortBy="Status")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    for name in names:
+        sagemaker.delete_endpoint_config(EndpointConfigName=name)
+        sagemaker.delete_model(ModelName=name)
+    assert sagemaker.list_models(NameContains="lists-")["Models"] == []
+
+
+def test_list_training_jobs_filters_before_it_pages(aws, trained):
+    sagemaker = aws("sagemaker")
+    first = sagemaker.list_training_jobs(NameContains="knn-main", MaxResults=1)
+    assert [s["TrainingJobName"] for s in first["TrainingJobSummaries"]] == ["knn-main"]
+    assert "NextToken" not in first

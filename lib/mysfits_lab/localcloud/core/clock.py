@@ -1,6 +1,11 @@
 """One clock for the local cloud: wall time for API timestamps, monotonic time for waits, and
 the loopback time scale (a 10 s health-check interval on AWS is 1 s here).
 
+The scale speeds up what AWS makes a user wait for. It must not shrink what guards against
+slowness — how long to wait for an answer, how long to fail before being declared dead — below
+what a busy laptop needs: such waits pass a ``minimum`` to ``scaled`` (the load balancer's
+health checks: ``services/elb/models.py``).
+
 Timeouts a user sets (a build's ``timeoutInMinutes``, a function's timeout) run in real time;
 tests inject a ``Clock(timeout_scale=...)`` to shorten them instead of poking deadline fields of
 running objects."""

@@ -6,6 +6,15 @@ connects to the first one that accepts, and pipes bytes both ways, passing half-
 both directions are done. With no candidate — or none accepting — the client connection is reset,
 as an NLB does when it has no healthy target.
 
+**Passive health.** Like an NLB, the proxy also watches how targets answer, without changing
+their reported health. A target that has owed an answer on one of its connections for longer
+than ``UNANSWERED_AFTER`` (bytes went to it, none came back) is tried last for new connections,
+until it answers again. That is a frozen or stalled process: the kernel still completes a TCP
+connect to it (its listen backlog), so a connect timeout alone would not notice. Bytes already
+sent to it are never replayed to another target — the process may still read and act on them
+when it resumes (a POST would run twice) — so a request caught in a stall waits for the stall
+to end; only later connections go around it.
+
 All listeners share one asyncio loop on a daemon thread. The proxy counts open connections per
 target so that the load balancer can finish draining a deregistered target as soon as it is idle.
 """
@@ -18,8 +27,9 @@ import logging
 import socket
 import struct
 import threading
-from collections import Counter
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..constants import LOOPBACK
 
@@ -29,7 +39,19 @@ Target = tuple[str, int]
 Chooser = Callable[[], list[Target]]
 
 CONNECT_TIMEOUT = 2.0
+# Far longer than a healthy target takes to start answering (milliseconds), short enough that
+# few requests are caught by a stall. A slow answer mistaken for a stall costs little: the
+# target only goes to the back of the line for new connections while it owes one.
+UNANSWERED_AFTER = 0.5
 _CHUNK = 64 * 1024
+
+
+@dataclass(eq=False)
+class _Link:
+    """One proxied connection, as its target is concerned (touched on the loop thread only)."""
+
+    target: Target
+    owed_since: float | None = None  # monotonic time since which the target owes an answer
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
@@ -53,7 +75,7 @@ class TcpProxy:
         self._thread.start()
         self._servers: dict[str, asyncio.Server] = {}
         self._handlers: set[asyncio.Task | None] = set()  # touched on the loop thread only
-        self._connections: Counter[Target] = Counter()
+        self._links: dict[Target, set[_Link]] = {}  # open connections (and ones connecting)
         self._lock = threading.Lock()
 
     # -- listeners ----------------------------------------------------------------------
@@ -115,7 +137,29 @@ class TcpProxy:
 
     def active_connections(self, target: Target) -> int:
         with self._lock:
-            return self._connections[target]
+            return len(self._links.get(target, ()))
+
+    def unanswered(self, target: Target, now: float) -> bool:
+        """Whether ``target`` has owed an answer for longer than ``UNANSWERED_AFTER``."""
+        with self._lock:
+            links = list(self._links.get(target, ()))
+        return any(
+            link.owed_since is not None and now - link.owed_since > UNANSWERED_AFTER
+            for link in links
+        )
+
+    def _add(self, target: Target) -> _Link:
+        link = _Link(target)
+        with self._lock:
+            self._links.setdefault(target, set()).add(link)
+        return link
+
+    def _remove(self, link: _Link) -> None:
+        with self._lock:
+            links = self._links.get(link.target, set())
+            links.discard(link)
+            if not links:
+                self._links.pop(link.target, None)
 
     # -- connections --------------------------------------------------------------------
     async def _handle(
@@ -125,44 +169,48 @@ class TcpProxy:
         if upstream is None:
             _reset(writer)
             return
-        target, up_reader, up_writer = upstream
+        link, up_reader, up_writer = upstream
+
+        def sent() -> None:
+            link.owed_since = link.owed_since or time.monotonic()
+
+        def answered() -> None:
+            link.owed_since = None
+
         try:
             await asyncio.gather(
-                self._pipe(reader, up_writer, writer), self._pipe(up_reader, writer, up_writer)
+                self._pipe(reader, up_writer, writer, sent),
+                self._pipe(up_reader, writer, up_writer, answered),
             )
         finally:
             for side in (writer, up_writer):
                 side.close()
-            with self._lock:
-                self._connections[target] -= 1
-                if self._connections[target] <= 0:
-                    del self._connections[target]
+            self._remove(link)
 
     async def _connect(
         self, choose: Chooser
-    ) -> tuple[Target, asyncio.StreamReader, asyncio.StreamWriter] | None:
+    ) -> tuple[_Link, asyncio.StreamReader, asyncio.StreamWriter] | None:
         try:
-            candidates = choose()
+            now = time.monotonic()
+            # Stable: the round-robin order stays among the answering targets.
+            candidates = sorted(choose(), key=lambda target: self.unanswered(target, now))
         except Exception:  # a listener without state must not kill the loop
             log.exception("choosing a target")
             return None
         for target in candidates:
             # Counted before connecting, so a drain cannot finish between choice and connect.
-            with self._lock:
-                self._connections[target] += 1
+            link = self._add(target)
             try:
                 up_reader, up_writer = await asyncio.wait_for(
                     asyncio.open_connection(*target), CONNECT_TIMEOUT
                 )
             except (OSError, TimeoutError):
-                # A target that died since its last health check: nothing was sent yet, so the
-                # next candidate can take the connection without the client noticing.
-                with self._lock:
-                    self._connections[target] -= 1
-                    if self._connections[target] <= 0:
-                        del self._connections[target]
+                # A target that died since its last health check (or whose backlog is full):
+                # nothing was sent yet, so the next candidate can take the connection without
+                # the client noticing.
+                self._remove(link)
                 continue
-            return target, up_reader, up_writer
+            return link, up_reader, up_writer
         return None
 
     @staticmethod
@@ -170,12 +218,14 @@ class TcpProxy:
         source: asyncio.StreamReader,
         sink: asyncio.StreamWriter,
         source_writer: asyncio.StreamWriter,
+        on_data: Callable[[], None],
     ) -> None:
         try:
             while True:
                 data = await source.read(_CHUNK)
                 if not data:
                     break
+                on_data()
                 sink.write(data)
                 await sink.drain()
             # Pass the half-close on: the other direction may still have bytes to deliver.

@@ -96,6 +96,7 @@ class Service:
     deployments: list[Deployment]
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
     deleting: bool = False
+    inactive_since: float = 0.0  # epoch seconds: deleted, and its last task stopped
     failures: int = 0  # failed launches in a row
     next_launch: float = 0.0  # monotonic time before which no task is started (back-off)
     steady: bool = False

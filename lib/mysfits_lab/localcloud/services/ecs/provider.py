@@ -16,7 +16,13 @@ container sees, ``scheduler.py`` the task states, ``rollout.py`` how services co
   attachment's private IP 127.0.0.1. Stopped tasks stay listed (``desiredStatus=STOPPED``) for
   an hour. StopTask (``UserInitiated``) is replaced in a service, as on AWS. DescribeClusters
   counts running and pending tasks.
-- ``GET /_localcloud/ecs`` lists services and tasks with their pids, local ports and log folder.
+- **healthCheckGracePeriodSeconds** runs in real time, like other user-set timeouts: it covers
+  the application's own start, which is no faster on loopback.
+- **DeleteService**: the service is DRAINING until its tasks stop, then INACTIVE. Listings
+  (``status()``, the control route) drop it at once; DescribeServices reports it for 10 minutes
+  after it became INACTIVE, then only as moto recorded it (INACTIVE, counts 0).
+- ``GET /_localcloud/ecs`` lists services (not deleted ones) and tasks with their pids, local
+  ports and log folder.
 
 Not modelled: placement, capacity providers, task sets, container health checks (task
 healthStatus stays UNKNOWN), secrets, the deployment circuit breaker, several port mappings per
@@ -112,7 +118,7 @@ class EcsProvider(Provider):
             deployments=[deployment],
         )
         with self.state.lock:
-            self.state.services[service.arn] = service
+            self.state.add_service(service)
             answer["service"] = service.to_api(data, [])
         return answer
 
@@ -209,7 +215,11 @@ class EcsProvider(Provider):
 
     def _amend(self, data: dict[str, Any]) -> dict[str, Any]:
         service = self.state.services.get(data.get("serviceArn", ""))
-        return data if service is None else service.to_api(data, self.state.service_tasks(service))
+        if service is not None:
+            return service.to_api(data, self.state.service_tasks(service))
+        if data.get("status") == "INACTIVE":  # forgotten here: moto's counts are made up
+            data["runningCount"] = data["pendingCount"] = data["desiredCount"] = 0
+        return data
 
     def _describe_clusters(self, call: Call) -> dict[str, Any]:
         answer = call.moto()
@@ -301,7 +311,7 @@ class EcsProvider(Provider):
     def status(self) -> dict[str, Any]:
         with self.state.lock:
             running = sum(t.last_status == "RUNNING" for t in self.state.tasks.values())
-            return {"ecs": {"services": len(self.state.services), "running_tasks": running}}
+            return {"ecs": {"services": len(self.state.active()), "running_tasks": running}}
 
     def start(self) -> None:
         self.scheduler.start()

@@ -33,7 +33,6 @@ TICK = 0.25
 START_SECONDS = 0.2  # a PENDING task whose processes are still alive after this long has started
 MAX_DRAIN_SECONDS = 40.0  # should the load balancer never report a deregistered target gone
 SHUTDOWN_GRACE = 3.0
-STOPPED_RETENTION = 3600.0
 
 
 class Scheduler:
@@ -77,7 +76,7 @@ class Scheduler:
 
     def _tick(self) -> None:
         with self.state.lock:
-            services = list(self.state.services.values())
+            services = self.state.scheduled()
             tasks = list(self.state.tasks.values())
         health = self._target_health(services, tasks)
         now, at = self.ctx.clock.monotonic(), self.stamp()
@@ -93,7 +92,7 @@ class Scheduler:
                     self.state.tasks[task.arn] = task
             for task in tasks:
                 self._stop_progress(task, health, now)
-            self.state.prune(at - STOPPED_RETENTION)
+            self.state.prune(at)
 
     def _elbv2(self, region: str) -> Any:
         return self.ctx.client("elbv2", region)

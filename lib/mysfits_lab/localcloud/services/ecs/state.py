@@ -10,18 +10,45 @@ from typing import Any
 
 from .models import PENDING_STATES, Service, Task
 
+STOPPED_RETENTION = 3600.0  # ListTasks/DescribeTasks show a stopped task this long (AWS: 1 h+)
+# DescribeServices still answers for a deleted service this long after its last task stopped
+# (AWS keeps INACTIVE services "for a period of time"); listings forget it at once.
+INACTIVE_RETENTION = 600.0
+
 
 @dataclass
 class EcsState:
     """Every service and task (stopped tasks too, for a while), under one lock that the API
     handlers and the scheduler share."""
 
-    services: dict[str, Service] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)  # by ARN, as DescribeServices
+    # Deleted services whose ARN a new service of the same name took, until their tasks stop.
+    retired: list[Service] = field(default_factory=list)
     tasks: dict[str, Task] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
+    def add_service(self, service: Service) -> None:
+        """Record a new service; a deleted one of the same ARN still stops its tasks."""
+        previous = self.services.get(service.arn)
+        if previous is not None and previous.deleting:
+            self.retired.append(previous)
+        self.services[service.arn] = service
+
+    def scheduled(self) -> list[Service]:
+        """The services the scheduler looks after: every one that may still have tasks."""
+        return [*self.services.values(), *self.retired]
+
+    def active(self) -> list[Service]:
+        """Services not deleted: what listings show."""
+        return [s for s in self.services.values() if not s.deleting]
+
     def service_tasks(self, service: Service) -> list[Task]:
         return [t for t in self.tasks.values() if t.service is service]
+
+    def _inactive(self, service: Service) -> bool:
+        return service.deleting and all(
+            t.last_status == "STOPPED" for t in self.service_tasks(service)
+        )
 
     def find_task(self, cluster_arn: str, reference: str) -> Task | None:
         """A task of the cluster by ARN or id."""
@@ -43,11 +70,21 @@ class EcsState:
             sum(t.last_status in PENDING_STATES for t in live),
         )
 
-    def prune(self, stopped_before: float) -> None:
-        """Forget tasks that stopped before ``stopped_before`` (epoch seconds)."""
+    def prune(self, at: float) -> None:
+        """At ``at`` (epoch seconds): forget tasks stopped ``STOPPED_RETENTION`` ago, and deleted
+        services whose tasks all stopped — retired ones at once, the others
+        ``INACTIVE_RETENTION`` after they became INACTIVE."""
         for arn, task in list(self.tasks.items()):
-            if task.last_status == "STOPPED" and task.times.get("stoppedAt", 0) < stopped_before:
+            stopped = task.times.get("stoppedAt", 0)
+            if task.last_status == "STOPPED" and stopped < at - STOPPED_RETENTION:
                 del self.tasks[arn]
+        self.retired = [s for s in self.retired if not self._inactive(s)]
+        for arn, service in list(self.services.items()):
+            if not self._inactive(service):
+                continue
+            service.inactive_since = service.inactive_since or at
+            if at - service.inactive_since >= INACTIVE_RETENTION:
+                del self.services[arn]
 
     def describe(self, log_dir: Path) -> dict[str, Any]:
         """Services and tasks with their pids, local ports and log folders (for tests and
@@ -56,13 +93,13 @@ class EcsState:
             services = {
                 s.arn: {
                     "name": s.name,
-                    "desired": 0 if s.deleting else s.desired,
+                    "desired": s.desired,
                     "running": sum(
                         t.alive and t.last_status == "RUNNING" for t in self.service_tasks(s)
                     ),
                     "deployments": [d.id for d in s.deployments],
                 }
-                for s in self.services.values()
+                for s in self.active()
             }
             tasks = [
                 {

@@ -15,12 +15,14 @@ import logging
 import socket
 import ssl
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ...core.clock import Clock
 from .models import Address, HealthCheck, Target, TargetGroup, unregistered_api
+from .validation import code_ranges
 
 log = logging.getLogger("mysfits_lab.localcloud.elb")
 
@@ -30,15 +32,9 @@ IDLE_WAIT = 1.0  # nothing due: look again anyway (settings may have changed)
 
 
 def matcher_accepts(matcher: str, status: int) -> bool:
-    """Whether an HTTP status satisfies a target group matcher ("200", "200,202", "200-299")."""
-    for part in matcher.replace(" ", "").split(","):
-        if "-" in part:
-            low, high = part.split("-", 1)
-            if int(low) <= status <= int(high):
-                return True
-        elif part and int(part) == status:
-            return True
-    return False
+    """Whether an HTTP status satisfies a target group matcher ("200", "200,202", "200-299");
+    ValueError for a matcher that is none of these (the API refuses them)."""
+    return any(low <= status <= high for low, high in code_ranges(matcher))
 
 
 def probe(settings: HealthCheck, address: Address) -> tuple[bool, str | None]:
@@ -176,38 +172,66 @@ class HealthChecker:
         next_duty = now + IDLE_WAIT
         with self._lock:
             for group in self._groups.values():
-                settings = group.settings
-                for address, target in list(group.targets.items()):
-                    if target.state == "draining":
-                        if self._connections(address) == 0 or now >= target.drain_deadline:
-                            del group.targets[address]
-                            log.info("target %s:%s deregistered", *address)
-                        else:
-                            next_duty = min(next_duty, now + DRAIN_POLL)
-                    elif target.checking:
-                        continue
-                    elif target.due > now:
-                        next_duty = min(next_duty, target.due)
-                    elif not settings.enabled:
-                        target.set(
-                            "unavailable",
-                            "Target.HealthCheckDisabled",
-                            "Health checks are disabled",
-                        )
-                        target.due = now + settings.interval
-                    else:
-                        target.checking = True
-                        self._pool.submit(self._check, group, target)
+                for target in list(group.targets.values()):
+                    try:
+                        due = self._duty(group, target, now)
+                    except Exception:  # this target is looked at again; the others go on
+                        self._failed(target, "scheduling the health check of")
+                        target.checking, target.due = False, now + IDLE_WAIT
+                        due = target.due
+                    next_duty = min(next_duty, due)
         return max(0.0, next_duty - now)
 
-    def _check(self, group: TargetGroup, target: Target) -> None:
+    def _duty(self, group: TargetGroup, target: Target, now: float) -> float:
+        """Look after one target (under the lock); when it next needs looking after."""
         settings = group.settings
+        if target.state == "draining":
+            if self._connections(target.address) == 0 or now >= target.drain_deadline:
+                del group.targets[target.address]
+                log.info("target %s:%s deregistered", *target.address)
+                return now + IDLE_WAIT
+            return now + DRAIN_POLL
+        if target.checking:
+            return now + IDLE_WAIT  # the probe's end wakes the scheduler
+        if target.due > now:
+            return target.due
+        if not settings.enabled:
+            target.set("unavailable", "Target.HealthCheckDisabled", "Health checks are disabled")
+            target.due = now + settings.interval
+            return target.due
+        target.checking = True
+        self._pool.submit(self._check, group, target)
+        return now + IDLE_WAIT
+
+    def _check(self, group: TargetGroup, target: Target) -> None:
+        """Probe a target and count the result. A failure of the checker itself (not of the
+        target) is logged and counts for nothing: the target is checked again an interval
+        later, and its state stays what the checks it passed or failed made it."""
         started = self._clock.monotonic()
-        passed, failure = probe(settings, target.address)
-        with self._lock:
-            target.checking = False
-            target.due = started + settings.interval
-            current = group.targets.get(target.address) is target and target.state != "draining"
-            if current and target.record(settings, passed, failure):
-                log.info("target %s:%s is %s", target.id, target.port, target.state)
-        self._wake.set()
+        try:
+            settings = group.settings
+            passed, failure = probe(settings, target.address)
+            with self._lock:
+                current = group.targets.get(target.address) is target
+                ended = self._clock.monotonic()
+                if current and target.state != "draining":
+                    if target.record(settings, passed, failure, ended):
+                        log.info("target %s:%s is %s", target.id, target.port, target.state)
+                    target.error = None
+        except Exception:
+            self._failed(target, "health-checking")
+        finally:
+            with self._lock:
+                target.checking = False
+                target.due = started + group.settings.interval
+            self._wake.set()
+
+    @staticmethod
+    def _failed(target: Target, doing: str) -> None:
+        """Log a failure of the checker once per target and kind (it may repeat every interval)."""
+        error = traceback.format_exc(limit=-1).strip().splitlines()[-1]
+        if error != target.error:
+            target.error = error
+            log.exception("%s target %s:%s failed", doing, target.id, target.port)
+        else:
+            log.debug("%s target %s:%s failed again: %s", doing, target.id, target.port, error)

@@ -11,9 +11,20 @@ from typing import Any
 
 from ...core.clock import Clock
 
-# Loopback health checks are scaled by the clock, but never shorter than this.
+# Loopback health checks come often so that a new target is healthy fast: at half the clock's
+# scale, the workshop's 10 s interval is 0.5 s and its 3 checks pass 1 s after the task answers
+# (a probe costs a loopback connection). What guards against slowness is not scaled below what a
+# busy 2-core laptop needs to answer: a healthy process there can stall for seconds (a build or
+# a notebook next to it, swap, a garbage collection), and a target declared unhealthy gets its
+# ECS task replaced, which costs far more than noticing a broken one a few seconds later.
+INTERVAL_SCALE = 0.5
 MIN_INTERVAL = 0.2
-MIN_TIMEOUT = 0.5
+PROBE_TIMEOUT_FLOOR = 5.0  # what AWS gives a real target by default (ALB 5 s, NLB HTTP 6 s)
+# A stall shorter than this never makes a target unhealthy: 3x the stalls that got healthy tasks
+# replaced before, 2x the 5 s freeze the tests survive, still 3x faster than the workshop's
+# 30 s on AWS (10 s x 3) for a task that really is broken.
+UNHEALTHY_AFTER_FLOOR = 10.0
+DRAIN_FLOOR = 5.0  # an in-flight request's time to finish, unless the delay asked is shorter
 
 # Target states that receive traffic ("unavailable": health checks are disabled).
 ROUTABLE = ("healthy", "unavailable")
@@ -54,6 +65,7 @@ class HealthCheck:
     timeout: float
     healthy_threshold: int
     unhealthy_threshold: int
+    unhealthy_after: float  # how long a target fails checks, at least, before it is unhealthy
     matcher: str
     group_port: int | None
     group_protocol: str
@@ -66,19 +78,24 @@ class HealthCheck:
         """From DescribeTargetGroups and DescribeTargetGroupAttributes answers."""
         group_protocol = (group.get("Protocol") or "TCP").upper()
         delay = float(attributes.get("deregistration_delay.timeout_seconds", 300))
+        aws_interval = group.get("HealthCheckIntervalSeconds", 30)
+        interval = clock.scaled(aws_interval * INTERVAL_SCALE, MIN_INTERVAL)
+        unhealthy_threshold = int(group.get("UnhealthyThresholdCount", 2))
         return cls(
             enabled=group.get("HealthCheckEnabled", True),
             protocol=(group.get("HealthCheckProtocol") or group_protocol).upper(),
             port=str(group.get("HealthCheckPort", "traffic-port")),
             path=group.get("HealthCheckPath") or "/",
-            interval=clock.scaled(group.get("HealthCheckIntervalSeconds", 30), MIN_INTERVAL),
-            timeout=clock.scaled(group.get("HealthCheckTimeoutSeconds", 10), MIN_TIMEOUT),
+            interval=interval,
+            timeout=clock.scaled(group.get("HealthCheckTimeoutSeconds", 10), PROBE_TIMEOUT_FLOOR),
             healthy_threshold=int(group.get("HealthyThresholdCount", 5)),
-            unhealthy_threshold=int(group.get("UnhealthyThresholdCount", 2)),
+            unhealthy_threshold=unhealthy_threshold,
+            # On AWS a target fails for about interval x threshold before it is unhealthy.
+            unhealthy_after=max(UNHEALTHY_AFTER_FLOOR, interval * unhealthy_threshold),
             matcher=(group.get("Matcher") or {}).get("HttpCode") or "200-399",
             group_port=group.get("Port"),
             group_protocol=group_protocol,
-            drain_seconds=clock.scaled(delay),
+            drain_seconds=clock.scaled(delay, min(delay, DRAIN_FLOOR)),
         )
 
     @property
@@ -109,6 +126,11 @@ class Target:
     failures: int = 0
     checking: bool = False  # a probe is in flight
     drain_deadline: float = 0.0
+    passed_at: float = 0.0  # monotonic time of the last passed check (or of the registration)
+    error: str | None = None  # the last failure of the checker itself (logged once)
+
+    def __post_init__(self) -> None:
+        self.passed_at = self.passed_at or self.due
 
     @property
     def address(self) -> Address:
@@ -131,17 +153,22 @@ class Target:
         )
         self.drain_deadline = deadline
 
-    def record(self, settings: HealthCheck, passed: bool, failure: str | None) -> bool:
-        """Count one health check (``failure``: a status code, "timeout" or None); whether the
-        state changed."""
+    def record(self, settings: HealthCheck, passed: bool, failure: str | None, now: float) -> bool:
+        """Count one health check that ended at ``now`` (monotonic; ``failure``: a status code,
+        "timeout" or None); whether the state changed. Unhealthy takes the threshold's failures
+        in a row *and* ``settings.unhealthy_after`` seconds since the last passed check, so a
+        target that stalls for less than that is never unhealthy."""
         checking = ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress")
         if passed:
-            self.successes, self.failures = self.successes + 1, 0
+            self.successes, self.failures, self.passed_at = self.successes + 1, 0, now
             if self.successes >= settings.healthy_threshold:
                 return self.set("healthy")
             return self.set(*checking) if self.state == "initial" else False
         self.failures, self.successes = self.failures + 1, 0
-        if self.failures >= settings.unhealthy_threshold or self.state == "unhealthy":
+        failed_long = now - self.passed_at >= settings.unhealthy_after
+        if self.state == "unhealthy" or (
+            self.failures >= settings.unhealthy_threshold and failed_long
+        ):
             return self.set("unhealthy", *_failure_reason(settings, failure))
         return self.set(*checking) if self.state == "initial" else False
 

@@ -6,11 +6,22 @@ provider makes them carry traffic.
   listener's forward target group(s), round robin; with no healthy target the connection is
   reset.
 - **Targets.** RegisterTargets/DeregisterTargets (from users and from ECS) start and stop health
-  checks that follow the target group's settings (``health.py``) on the loopback clock: the
-  workshop's 10 s × 3 checks take about 3 s. moto keys targets by Id alone, so several
-  ``127.0.0.1`` targets exist only here; moto still validates each registration.
+  checks that follow the target group's settings (``health.py``). Intervals are short (the
+  workshop's 10 s × 3 checks: healthy 1 s after the task first answers), but a probe
+  waits 5 s at least and a target is unhealthy only after failing for 10 s at least, so a busy
+  laptop's stalls do not get healthy tasks replaced (``models.py``). moto keys targets by Id
+  alone, so several ``127.0.0.1`` targets exist only here; moto still validates each
+  registration.
+- **Passive health.** New connections go around a target that leaves requests unanswered for
+  over half a second (a frozen process), without changing its reported health
+  (``tcp_proxy.py``).
+- **Settings** are checked as AWS checks them at CreateTargetGroup and ModifyTargetGroup
+  (``validation.py``: the matcher's codes, the path; the edge checks the model's ranges):
+  ``ValidationError``. A matcher set on a TCP group (an NLB's HTTP health check) is kept here,
+  since moto drops it.
 - **Draining.** A deregistered target is ``draining`` (no new connections) until its open
-  connections through the proxy are closed, or at most its scaled deregistration delay.
+  connections through the proxy are closed, or at most its scaled deregistration delay (5 s at
+  least, unless the delay is shorter).
 - **DescribeTargetHealth** is answered from that state: ``initial``, ``healthy``, ``unhealthy``,
   ``draining``, ``unused`` when no listener forwards to the group, ``unavailable`` when health
   checks are disabled (traffic then goes to every target).
@@ -40,7 +51,7 @@ from werkzeug.wrappers import Request
 from ...constants import LOOPBACK
 from ...core.provider import Context, Provider
 from ...core.tcp_proxy import TcpProxy
-from ...edge import Call, ControlRule, Route
+from ...edge import Call, ControlRule, Route, ServiceError
 from .health import HealthChecker
 from .models import (
     Address,
@@ -53,6 +64,7 @@ from .models import (
     listing_keys,
     region_of,
 )
+from .validation import InvalidHealthCheck, check_health_check
 
 log = logging.getLogger("mysfits_lab.localcloud.elb")
 
@@ -69,6 +81,9 @@ class LoadBalancerProvider(Provider):
         self.balancers: dict[str, LoadBalancer] = {}
         self.listeners: dict[str, Listener] = {}
         self._regions = {ctx.region}  # where to look for load balancers made behind our back
+        # Matchers set by ModifyTargetGroup on groups whose protocol is not HTTP(S): AWS keeps
+        # them (an NLB's HTTP health check has one), moto drops them.
+        self._matchers: dict[str, dict[str, str]] = {}
         self._lock = threading.RLock()
 
     def routes(self) -> list[Route]:
@@ -76,11 +91,13 @@ class LoadBalancerProvider(Provider):
             "CreateLoadBalancer": self._create_load_balancer,
             "DescribeLoadBalancers": self._describe_load_balancers,
             "DeleteLoadBalancer": self._delete_load_balancer,
+            "CreateTargetGroup": self._create_target_group,
+            "DescribeTargetGroups": self._describe_target_groups,
             "CreateListener": self._create_listener,
             "ModifyListener": self._modify_listener,
             "DeleteListener": self._delete_listener,
             "ModifyTargetGroup": self._modify_target_group,
-            "ModifyTargetGroupAttributes": self._modify_target_group,
+            "ModifyTargetGroupAttributes": self._modify_target_group_attributes,
             "DeleteTargetGroup": self._delete_target_group,
             "RegisterTargets": self._register_targets,
             "DeregisterTargets": self._deregister_targets,
@@ -215,16 +232,53 @@ class LoadBalancerProvider(Provider):
     def _addresses(group: TargetGroup, targets: list[dict[str, Any]]) -> list[Address]:
         return [(t["Id"], group.settings.target_port(t.get("Port"))) for t in targets]
 
-    def _modify_target_group(self, call: Call) -> dict[str, Any]:
+    def _create_target_group(self, call: Call) -> dict[str, Any]:
+        params = call.params
+        protocol = "TCP" if params.get("TargetType") == "alb" else params.get("Protocol")
+        _check(params, protocol)
+        return call.moto()
+
+    def _describe_target_groups(self, call: Call) -> dict[str, Any]:
         answer = call.moto()
-        arn = call.params.get("TargetGroupArn", "")
-        if self.health.group(arn) is not None:
-            self.health.update_settings(arn, self._settings(call.region, arn))
+        with self._lock:
+            for group in answer.get("TargetGroups", []):
+                if group["TargetGroupArn"] in self._matchers:
+                    group["Matcher"] = self._matchers[group["TargetGroupArn"]]
         return answer
+
+    def _modify_target_group(self, call: Call) -> dict[str, Any]:
+        params = call.params
+        arn = params.get("TargetGroupArn", "")
+        try:
+            found = self._elbv2(call.region).describe_target_groups(TargetGroupArns=[arn])
+        except ClientError:
+            return call.moto()  # moto names what is wrong with the ARN
+        _check(params, found["TargetGroups"][0].get("Protocol"))
+        answer = call.moto()
+        matcher = params.get("Matcher")
+        with self._lock:
+            for group in answer.get("TargetGroups", []):
+                if matcher and group.get("Matcher") != matcher:
+                    self._matchers[arn] = group["Matcher"] = matcher
+        self._refresh(call.region, arn)
+        return answer
+
+    def _modify_target_group_attributes(self, call: Call) -> dict[str, Any]:
+        answer = call.moto()
+        self._refresh(call.region, call.params.get("TargetGroupArn", ""))
+        return answer
+
+    def _refresh(self, region: str, arn: str) -> None:
+        """Checks of a group with targets follow its new settings from now on."""
+        if self.health.group(arn) is not None:
+            self.health.update_settings(arn, self._settings(region, arn))
 
     def _delete_target_group(self, call: Call) -> dict[str, Any]:
         answer = call.moto()
-        self.health.remove_group(call.params.get("TargetGroupArn", ""))
+        arn = call.params.get("TargetGroupArn", "")
+        self.health.remove_group(arn)
+        with self._lock:
+            self._matchers.pop(arn, None)
         return answer
 
     def _register_targets(self, call: Call) -> dict[str, Any]:
@@ -309,3 +363,10 @@ class LoadBalancerProvider(Provider):
     def stop(self) -> None:
         self.health.stop()
         self.proxy.shutdown()
+
+
+def _check(params: dict[str, Any], protocol: str | None) -> None:
+    try:
+        check_health_check(params, protocol)
+    except InvalidHealthCheck as exc:
+        raise ServiceError("ValidationError", str(exc)) from None

@@ -1,53 +1,110 @@
 """Whether a bucket policy lets an anonymous visitor read an object: the one question a website
-endpoint asks, since moto stores bucket policies without enforcing them."""
+endpoint asks, since moto stores bucket policies without enforcing them.
+
+Evaluated as IAM evaluates a resource policy for one request (anonymous ``s3:GetObject`` of
+``arn:aws:s3:::<bucket>/<key>``): a statement applies when its ``Principal`` names everyone (or
+its ``NotPrincipal`` does not), its ``Action`` matches (or ``NotAction`` does not) and its
+``Resource`` matches (or ``NotResource`` does not). An applicable ``Deny`` wins over any
+``Allow``. Actions match case-insensitively, ARNs case-sensitively, with ``*`` and ``?``.
+
+Conditions are not evaluated (the endpoint does not know most of their context keys), so we err
+towards 403: an ``Allow`` with a ``Condition`` never grants, and a ``Deny`` with a ``Condition``
+always applies. The usual conditional Deny on a website bucket is ``aws:SecureTransport: false``,
+which holds for every request to an (HTTP-only) website endpoint anyway.
+
+Policy variables (``${aws:username}``...) are matched literally: for an anonymous visitor the
+ones a Resource could use are unset, and IAM then matches nothing either.
+
+moto's own evaluator (``moto.iam.access_control.IAMPolicyStatement``) does not fit: it ignores
+``NotResource`` and ``NotPrincipal``, matches actions case-sensitively, treats ``?`` and ``.``
+as regular-expression syntax, and answers DENIED for an Allow whose condition fails.
+"""
 
 from __future__ import annotations
 
-import fnmatch
+import re
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-# Statements with these keys are not evaluated and never grant access: the site would rather
-# answer 403 than be public by mistake.
-_UNEVALUATED = ("NotPrincipal", "NotAction", "NotResource")
+ACTION = "s3:GetObject"
+
+
+class MalformedPolicy(ValueError):
+    """A statement S3 would have refused at PutBucketPolicy (such a policy grants nothing)."""
 
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def principal_is_anonymous(principal: Any) -> bool:
-    """``"*"`` or ``{"AWS": "*"}`` (also in a list): everyone, signed or not."""
+@lru_cache(maxsize=512)
+def _compile(pattern: str, arn: bool) -> re.Pattern[str]:
+    """``*``/``?`` wildcards. In the first five ARN segments a wildcard stays within its segment,
+    except a ``*`` that ends one (IAM lets it run past the colons); the resource part after the
+    fifth colon is one segment, colons included."""
+    out, colons = [], 0
+    for index, char in enumerate(pattern):
+        in_prefix = arn and colons < 5
+        if char == "*":
+            ends_segment = index + 1 == len(pattern) or pattern[index + 1] == ":"
+            out.append("[^:]*" if in_prefix and not ends_segment else ".*")
+        elif char == "?":
+            out.append("[^:]" if in_prefix else ".")
+        else:
+            colons += char == ":"
+            out.append(re.escape(char))
+    return re.compile("".join(out), re.DOTALL if arn else re.DOTALL | re.IGNORECASE)
+
+
+def _any_matches(patterns: Any, value: str, arn: bool) -> bool:
+    patterns = _as_list(patterns)
+    if not patterns or not all(isinstance(pattern, str) for pattern in patterns):
+        raise MalformedPolicy(f"{patterns!r} is not a string or a list of strings")
+    return any(_compile(pattern, arn).fullmatch(value) for pattern in patterns)
+
+
+def _is_everyone(principal: Any) -> bool:
+    """``"*"`` or ``{"AWS": "*"}`` (also in a list): the only principals an anonymous visitor is."""
     if principal == "*":
         return True
-    if isinstance(principal, dict):
-        return "*" in _as_list(principal.get("AWS", []))
-    return False
+    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS", []))
 
 
-def matches_any(patterns: Any, value: str) -> bool:
-    """IAM wildcard matching (``*`` and ``?``), case-insensitive as actions and ARNs are here."""
-    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in _as_list(patterns))
+def _covers(statement: dict[str, Any], name: str, matches: Callable[[Any], bool]) -> bool:
+    """Whether the element ``name`` (or ``Not<name>``) of a statement covers this request."""
+    negated = f"Not{name}"
+    if (name in statement) == (negated in statement):
+        raise MalformedPolicy(f"a statement needs exactly one of {name} and {negated}")
+    if name in statement:
+        return matches(statement[name])
+    return not matches(statement[negated])
 
 
-def policy_allows_anonymous_get(policy: dict[str, Any] | None, bucket: str, key: str) -> bool:
-    """Whether ``policy`` lets anyone read ``key`` of ``bucket`` (an explicit Deny wins; an
-    Allow with a Condition does not count)."""
-    if not policy:
+def _applies(statement: Any, resource: str) -> bool:
+    if not isinstance(statement, dict):
+        raise MalformedPolicy("a statement must be an object")
+    return (
+        _covers(statement, "Principal", _is_everyone)
+        and _covers(statement, "Action", lambda patterns: _any_matches(patterns, ACTION, False))
+        and _covers(statement, "Resource", lambda patterns: _any_matches(patterns, resource, True))
+    )
+
+
+def policy_allows_anonymous_get(policy: Any, bucket: str, key: str) -> bool:
+    """Whether ``policy`` (the parsed JSON document) lets anyone read ``key`` of ``bucket``."""
+    if not isinstance(policy, dict):
         return False
     resource = f"arn:aws:s3:::{bucket}/{key}"
     allowed = False
-    for statement in _as_list(policy.get("Statement", [])):
-        if any(k in statement for k in _UNEVALUATED):
-            continue
-        applies = (
-            principal_is_anonymous(statement.get("Principal"))
-            and matches_any(statement.get("Action", []), "s3:GetObject")
-            and matches_any(statement.get("Resource", []), resource)
-        )
-        if not applies:
-            continue
-        if statement.get("Effect") == "Deny":
-            return False
-        if statement.get("Effect") == "Allow" and "Condition" not in statement:
-            allowed = True
+    try:
+        for statement in _as_list(policy.get("Statement", [])):
+            if not _applies(statement, resource):
+                continue
+            if statement.get("Effect") == "Deny":
+                return False
+            if statement.get("Effect") == "Allow" and "Condition" not in statement:
+                allowed = True
+    except MalformedPolicy:
+        return False
     return allowed

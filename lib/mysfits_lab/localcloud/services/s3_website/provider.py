@@ -4,6 +4,11 @@
 opens on its own loopback port (a distinct browser origin, trusted by the edge's CORS policy so
 the site can call the cloud's APIs); ``DeleteBucketWebsite`` and ``DeleteBucket`` close it.
 
+Each endpoint is its own werkzeug server rather than one of ``ctx.listeners``: Python's
+``http.server`` rewrites a leading ``//`` to ``/`` (against open redirects in its own file
+server), but on a website endpoint ``//a`` names the key ``/a``, so the request target is kept
+as sent (the endpoint escapes such a key in its redirects).
+
 Control routes: ``GET /_localcloud/websites`` (bucket → URL) and
 ``GET /_localcloud/websites/<bucket>`` (``{"bucket", "url"}``; 404 without a website).
 """
@@ -14,6 +19,7 @@ import logging
 import threading
 from typing import Any
 
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
 from ...constants import LOOPBACK
@@ -25,12 +31,27 @@ from .endpoint import WebsiteEndpoint
 log = logging.getLogger("mysfits_lab.localcloud.s3_website")
 
 
+class _RawTargetHandler(WSGIRequestHandler):
+    """Serves the request target as the client sent it (see the module docstring)."""
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        words = self.requestline.split()
+        if len(words) == 3:  # METHOD target HTTP/x.y, checked by parse_request
+            self.path = words[1]
+        return True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s %s", self.command, self.path, code)
+
+
 class S3WebsiteProvider(Provider):
     name = "websites"
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self._buckets: set[str] = set()
+        self._servers: dict[str, BaseWSGIServer] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> list[Route]:
@@ -57,39 +78,45 @@ class S3WebsiteProvider(Provider):
         return answer
 
     # -- endpoints ------------------------------------------------------------------------
-    @staticmethod
-    def _listener(bucket: str) -> str:
-        return f"website:{bucket}"
-
     def open(self, bucket: str) -> int:
         """Serve ``bucket``'s website (idempotent); returns its port."""
         with self._lock:
+            if bucket in self._servers:
+                return self._servers[bucket].server_port
             endpoint = WebsiteEndpoint(self.ctx.client("s3"), bucket)
-            port = self.ctx.listeners.serve(self._listener(bucket), endpoint)
-            self.ctx.cors.allow_port(port)
-            if bucket not in self._buckets:
-                self._buckets.add(bucket)
-                log.info("website of bucket %s on port %d", bucket, port)
-            return port
+            server = make_server(
+                LOOPBACK, 0, endpoint, threaded=True, request_handler=_RawTargetHandler
+            )
+            threading.Thread(
+                target=server.serve_forever, name=f"website-{bucket}", daemon=True
+            ).start()
+            self._servers[bucket] = server
+            self.ctx.cors.allow_port(server.server_port)
+            log.info("website of bucket %s on port %d", bucket, server.server_port)
+            return server.server_port
 
     def close(self, bucket: str) -> None:
         with self._lock:
-            self._buckets.discard(bucket)
-            port = self.ctx.listeners.port(self._listener(bucket))
-            if port is None:
+            server = self._servers.pop(bucket, None)
+            if server is None:
                 return
-            self.ctx.cors.revoke_port(port)
-            self.ctx.listeners.stop(self._listener(bucket))
+            self.ctx.cors.revoke_port(server.server_port)
+            server.shutdown()
+            server.server_close()
 
     def url(self, bucket: str) -> str:
-        port = self.ctx.listeners.port(self._listener(bucket))
-        if port is None:
-            raise LookupError(f"bucket {bucket!r} has no website configuration")
-        return f"http://{LOOPBACK}:{port}"
+        with self._lock:
+            server = self._servers.get(bucket)
+            if server is None:
+                raise LookupError(f"bucket {bucket!r} has no website configuration")
+            return f"http://{LOOPBACK}:{server.server_port}"
 
     def _urls(self) -> dict[str, str]:
-        with self._lock:  # a bucket's listener closes under this lock too
-            return {bucket: self.url(bucket) for bucket in sorted(self._buckets)}
+        with self._lock:
+            return {
+                bucket: f"http://{LOOPBACK}:{server.server_port}"
+                for bucket, server in sorted(self._servers.items())
+            }
 
     # -- control and lifecycle ------------------------------------------------------------
     def _list(self, _request: Request) -> dict[str, str]:
@@ -100,7 +127,7 @@ class S3WebsiteProvider(Provider):
 
     def stop(self) -> None:
         with self._lock:
-            buckets = list(self._buckets)
+            buckets = list(self._servers)
         for bucket in buckets:
             self.close(bucket)
 

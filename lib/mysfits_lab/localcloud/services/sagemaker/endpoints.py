@@ -166,6 +166,7 @@ class Hosting:
             encode_response,
             parse_accept,
         )
+        from mysfits_lab.recommender.formats import response_capacity
 
         endpoint = self.get(region, name)
         if endpoint is None:
@@ -181,8 +182,13 @@ class Hosting:
             )
         try:
             _mime, verbose = parse_accept(accept)
+            # Refused before decoding: more records than one response could answer.
+            neighbours = min(model.hyperparameters.k, model.sample_count) if verbose else 0
             features = decode_request(
-                body, content_type or DEFAULT_CONTENT_TYPE, feature_dim=model.feature_dim
+                body,
+                content_type or DEFAULT_CONTENT_TYPE,
+                feature_dim=model.feature_dim,
+                max_records=response_capacity(accept, neighbours),
             )
             result = model.predict(features, verbose=verbose)
             payload, response_type = encode_response(result, accept)

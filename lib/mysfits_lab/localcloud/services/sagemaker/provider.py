@@ -3,9 +3,10 @@
 Control plane (``sagemaker``): moto records every resource, so List/Tags/Delete keep working;
 this provider owns the truth it writes over moto's answers — training job and endpoint
 statuses, transitions, artifacts, metrics and failure reasons (``models.py``) — and implements
-what moto lacks (StopTrainingJob, UpdateEndpoint). Runtime (``sagemaker-runtime``
-InvokeEndpoint): never forwarded to moto. Training runs in ``training.py``, hosting in
-``endpoints.py``.
+what moto lacks (StopTrainingJob, UpdateEndpoint) or gets wrong (the filters, order and pages of
+ListModels, ListEndpointConfigs, ListEndpoints and ListTrainingJobs: ``listing.py``). Runtime
+(``sagemaker-runtime`` InvokeEndpoint): never forwarded to moto. Training runs in
+``training.py``, hosting in ``endpoints.py``.
 
 Control route: ``GET /_localcloud/sagemaker`` lists jobs and endpoints with their state.
 """
@@ -16,15 +17,26 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from botocore import xform_name
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request
 
-from ...constants import ACCOUNT_ID
+from ...constants import ACCOUNT_ID, DUMMY_CREDENTIALS
 from ...core.provider import Context, Provider
 from ...edge import Call, ControlRule, Route, ServiceError
+from . import listing
 from .endpoints import Hosting
 from .models import Endpoint, TrainingJob
 from .training import TrainingEngine
+
+# Marks the provider's own List calls, which moto answers unchanged: the provider pages through
+# them to see every entry before it filters (a header, since the edge routes by operation).
+UNFILTERED = "x-localcloud-unfiltered"
+
+
+def _mark_unfiltered(request: Any, **_: Any) -> None:
+    request.headers[UNFILTERED] = "1"
 
 
 class SageMakerProvider(Provider):
@@ -36,18 +48,22 @@ class SageMakerProvider(Provider):
         self.hosting = Hosting(ctx, self.workdir() / "endpoints")
         # The name check and moto's record of a new job or endpoint must not interleave.
         self._creating = threading.Lock()
+        self._unfiltered_clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     def routes(self) -> list[Route]:
         handlers: dict[str, Callable[[Call], Any]] = {
             "CreateTrainingJob": self._create_training_job,
             "DescribeTrainingJob": self._describe_training_job,
-            "ListTrainingJobs": self._list_training_jobs,
+            "ListTrainingJobs": self._list,
             "StopTrainingJob": self._stop_training_job,
             "CreateEndpoint": self._create_endpoint,
             "DescribeEndpoint": self._describe_endpoint,
             "UpdateEndpoint": self._update_endpoint,
             "DeleteEndpoint": self._delete_endpoint,
-            "ListEndpoints": self._list_endpoints,
+            "ListEndpoints": self._list,
+            "ListEndpointConfigs": self._list,
+            "ListModels": self._list,
         }
         return [
             *(Route("sagemaker", operation, handler) for operation, handler in handlers.items()),
@@ -80,21 +96,6 @@ class SageMakerProvider(Provider):
         described = call.moto()
         job = self.training.get(call.region, call.params.get("TrainingJobName", ""))
         return job.to_api(described) if job else described
-
-    def _list_training_jobs(self, call: Call) -> dict[str, Any]:
-        params = dict(call.params)
-        wanted = params.pop("StatusEquals", None)
-        if wanted is None:
-            listed = call.moto()
-            listed["TrainingJobSummaries"] = [
-                self._training_summary(call.region, s)
-                for s in listed.get("TrainingJobSummaries", [])
-            ]
-            return listed
-        # moto filters on its own (always Completed) status: list everything, filter the truth.
-        found = self._all_pages(call.region, "list_training_jobs", "TrainingJobSummaries", params)
-        matching = [s for s in found if s["TrainingJobStatus"] == wanted]
-        return {"TrainingJobSummaries": matching[: params.get("MaxResults")]}
 
     def _training_summary(self, region: str, summary: dict[str, Any]) -> dict[str, Any]:
         job = self.training.get(region, summary["TrainingJobName"])
@@ -158,30 +159,37 @@ class SageMakerProvider(Provider):
         self.hosting.remove(call.region, call.params.get("EndpointName", ""))
         return answer
 
-    def _list_endpoints(self, call: Call) -> dict[str, Any]:
-        params = dict(call.params)
-        wanted = params.pop("StatusEquals", None)
-        if wanted is None:
-            listed = call.moto()
-            listed["Endpoints"] = [
-                self._endpoint_summary(call.region, s) for s in listed.get("Endpoints", [])
-            ]
-            return listed
-        found = self._all_pages(call.region, "list_endpoints", "Endpoints", params)
-        matching = [s for s in found if s["EndpointStatus"] == wanted]
-        return {"Endpoints": matching[: params.get("MaxResults")]}
-
     def _endpoint_summary(self, region: str, summary: dict[str, Any]) -> dict[str, Any]:
         endpoint = self.hosting.get(region, summary["EndpointName"])
         return endpoint.summary_to_api(summary) if endpoint else summary
 
-    def _all_pages(
-        self, region: str, operation: str, key: str, params: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Every entry of a List call through the edge (so with the real statuses), for the
-        filters moto would apply to its own statuses."""
-        unpaged = {k: v for k, v in params.items() if k not in ("MaxResults", "NextToken")}
-        pages = self._client(region).get_paginator(operation).paginate(**unpaged)
+    # -- lists --------------------------------------------------------------------------
+    def _list(self, call: Call) -> dict[str, Any]:
+        if call.request.headers.get(UNFILTERED):
+            return call.moto()
+        operation = call.operation or ""
+        entries = self._every_entry(call.region, operation)
+        if operation == "ListTrainingJobs":
+            entries = [self._training_summary(call.region, e) for e in entries]
+        elif operation == "ListEndpoints":
+            entries = [self._endpoint_summary(call.region, e) for e in entries]
+        return listing.answer(operation, entries, call.params)
+
+    def _every_entry(self, region: str, operation: str) -> list[dict[str, Any]]:
+        """moto's complete, unfiltered list, through the edge (moto is reached by its API)."""
+        with self._clients_lock:
+            if region not in self._unfiltered_clients:
+                client = boto3.client(
+                    "sagemaker",
+                    endpoint_url=self.ctx.edge_url,
+                    region_name=region,
+                    **DUMMY_CREDENTIALS,
+                )
+                client.meta.events.register("before-sign.sagemaker", _mark_unfiltered)
+                self._unfiltered_clients[region] = client
+            client = self._unfiltered_clients[region]
+        key = listing.LISTINGS[operation].key
+        pages = client.get_paginator(xform_name(operation)).paginate()
         return [entry for page in pages for entry in page[key]]
 
     # -- runtime --------------------------------------------------------------------------

@@ -198,3 +198,17 @@ def test_an_unhealthy_task_is_replaced_and_repeated_failures_back_off():
     )
     assert sum(m.startswith("is unable to consistently") for m in messages) == 1
     assert tick.service.primary.failed_tasks == 3
+
+
+def test_an_unhealthy_task_is_left_alone_during_the_grace_period():
+    tick = Tick(_service(desired=1))
+    tick.service.grace_seconds = 30  # real seconds: the application's start is not faster here
+    [task] = tick()
+    task.launched_at = tick.now
+    tick.activate(task, "unhealthy")
+    tick.now += 29
+    tick()
+    assert task.alive
+    tick.now += 1
+    tick()
+    assert task.desired_status == "STOPPED" and task.failed

@@ -46,30 +46,44 @@ def test_matcher(matcher, status, accepted):
     assert matcher_accepts(matcher, status) is accepted
 
 
-def test_the_workshop_settings_run_ten_times_faster():
+@pytest.mark.parametrize("matcher", ["200-", "2xx", "abc", "", "299-200", "200,,202"])
+def test_a_matcher_the_api_refuses_is_an_error_not_a_verdict(matcher):
+    with pytest.raises(ValueError):
+        matcher_accepts(matcher, 200)
+
+
+def test_intervals_run_twenty_times_faster_but_timeouts_and_failing_time_have_floors():
     check = HealthCheck.from_api(
         WORKSHOP_GROUP, {"deregistration_delay.timeout_seconds": "300"}, Clock()
     )
     assert (check.protocol, check.path, check.matcher) == ("HTTP", "/", "200")
-    assert (check.interval, check.timeout) == (1.0, 1.0)
     assert (check.healthy_threshold, check.unhealthy_threshold) == (3, 3)
+    assert check.interval == 0.5  # healthy 1 s after the first passed check
+    # A loaded laptop gets as long as a real target: 10 s of AWS timeout is 5 s, not 1 s, and
+    # 3 failed checks 0.5 s apart are not enough to be unhealthy before 10 s of failing.
+    assert (check.timeout, check.unhealthy_after) == (5.0, 10.0)
     assert check.drain_seconds == 30.0
 
 
-def test_short_settings_are_clamped_and_defaults_follow_aws():
+def test_long_settings_scale_past_the_floors_and_defaults_follow_aws():
     check = HealthCheck.from_api(
         {
             "Protocol": "TCP",
             "Port": 80,
-            "HealthCheckIntervalSeconds": 1,
-            "HealthCheckTimeoutSeconds": 2,
+            "HealthCheckIntervalSeconds": 300,
+            "HealthCheckTimeoutSeconds": 120,
+            "UnhealthyThresholdCount": 10,
         },
-        {},
+        {"deregistration_delay.timeout_seconds": "30"},
         Clock(),
     )
-    assert (check.interval, check.timeout) == (0.2, 0.5)
-    assert (check.protocol, check.matcher) == ("TCP", "200-399")
-    assert (check.healthy_threshold, check.unhealthy_threshold) == (5, 2)
+    assert (check.interval, check.timeout, check.unhealthy_after) == (15.0, 12.0, 150.0)
+    assert check.drain_seconds == 5.0  # 3 s scaled: an in-flight request gets 5 s
+    assert (check.protocol, check.matcher, check.healthy_threshold) == ("TCP", "200-399", 5)
+    defaults = HealthCheck.from_api({"Protocol": "TCP", "Port": 80}, {}, Clock())
+    assert (defaults.healthy_threshold, defaults.unhealthy_threshold) == (5, 2)
+    no_delay = {"deregistration_delay.timeout_seconds": "0"}
+    assert HealthCheck.from_api(WORKSHOP_GROUP, no_delay, Clock()).drain_seconds == 0.0
 
 
 def test_the_groups_port_means_the_targets_own_port():
@@ -81,10 +95,11 @@ def test_the_groups_port_means_the_targets_own_port():
     assert dataclasses.replace(check, port="9000").probe_port(43123) == 9000
 
 
-def _states(target: Target, settings: HealthCheck, results: list[bool]) -> list[str]:
+def _states(target: Target, settings: HealthCheck, results: list[tuple[float, bool]]) -> list:
+    """Record (time, passed) checks; the state and reason after each."""
     seen = []
-    for passed in results:
-        target.record(settings, passed, "500" if not passed else "200")
+    for now, passed in results:
+        target.record(settings, passed, "500" if not passed else "200", now)
         seen.append(f"{target.state}/{target.reason}")
     return seen
 
@@ -95,35 +110,62 @@ def test_thresholds_move_a_target_between_states():
     assert target.to_api(settings, in_use=True)["TargetHealth"]["Reason"] == (
         "Elb.RegistrationInProgress"
     )
-    assert _states(target, settings, [True, True, True, False, False, False, True]) == [
+    checks = [(0, True), (1, True), (2, True), (3, False), (4, False), (12, False), (13, True)]
+    assert _states(target, settings, checks) == [
         "initial/Elb.InitialHealthChecking",
         "initial/Elb.InitialHealthChecking",
         "healthy/None",
         "healthy/None",  # one failure is not enough
         "healthy/None",
-        "unhealthy/Target.FailedHealthChecks",
+        "unhealthy/Target.FailedHealthChecks",  # 3 in a row, 10 s after the last pass
         "unhealthy/Target.FailedHealthChecks",  # one success is not enough either
     ]
     unused = target.to_api(settings, in_use=False)["TargetHealth"]
     assert (unused["State"], unused["Reason"]) == ("unused", "Target.NotInUse")
 
 
+def test_a_target_that_stalls_for_less_than_the_floor_stays_healthy():
+    settings = HealthCheck.from_api(WORKSHOP_GROUP, {}, Clock())
+    target = Target("127.0.0.1", 9000, due=0.0)
+    _states(target, settings, [(0, True), (1, True), (2, True)])
+    # Frozen from 2 s to 11.9 s: every check times out (5 s each), far more than 3 in a row.
+    stalled = [(2 + t, False) for t in (5, 6, 7, 8, 9, 9.9)]
+    assert set(_states(target, settings, stalled)) == {"healthy/None"}
+    assert _states(target, settings, [(12.5, True)]) == ["healthy/None"]
+    # Failing for 10 s makes it unhealthy, however few checks fit in that time.
+    assert _states(target, settings, [(18, False), (21, False), (22.4, False)])[-1] == (
+        "healthy/None"
+    )
+    assert _states(target, settings, [(22.5, False)]) == ["unhealthy/Target.FailedHealthChecks"]
+
+
+def test_a_target_that_never_answers_is_unhealthy_10_s_after_registration():
+    settings = HealthCheck.from_api(WORKSHOP_GROUP, {}, Clock())
+    target = Target("127.0.0.1", 9000, due=100.0)  # registered at 100 s
+    refused = [(100 + t, False) for t in range(10)]
+    assert set(_states(target, settings, refused)) == {"initial/Elb.InitialHealthChecking"}
+    assert _states(target, settings, [(110, False)]) == ["unhealthy/Target.FailedHealthChecks"]
+
+
 def test_application_groups_fail_with_alb_reasons():
     settings = HealthCheck.from_api(WORKSHOP_GROUP | {"Protocol": "HTTP"}, {}, Clock())
     target = Target("127.0.0.1", 9000, due=0.0)
-    for _ in range(3):
-        target.record(settings, False, "503")
+    for now in (1, 5, 10):
+        target.record(settings, False, "503", now)
     assert (target.reason, target.description) == (
         "Target.ResponseCodeMismatch",
         "Health checks failed with these codes: [503]",
     )
-    target.record(settings, False, "timeout")
+    target.record(settings, False, "timeout", 11)
     assert target.reason == "Target.Timeout"
 
 
 # -- the checker, against servers on loopback -----------------------------------------------
 class _Ok(BaseHTTPRequestHandler):
+    hits = 0
+
     def do_GET(self) -> None:
+        _Ok.hits += 1
         self.send_response(200)
         self.end_headers()
 
@@ -150,11 +192,17 @@ def silent_port() -> Iterator[int]:
 
 
 FAST = WORKSHOP_GROUP | {
-    "HealthCheckIntervalSeconds": 2,  # 0.2 s
-    "HealthCheckTimeoutSeconds": 20,  # 2 s: a silent target holds a probe that long
+    "HealthCheckIntervalSeconds": 5,  # 0.25 s
     "HealthyThresholdCount": 2,
     "UnhealthyThresholdCount": 2,
 }
+
+
+def _fast(attributes: dict[str, str] | None = None) -> HealthCheck:
+    """FAST settings with the floors lowered: a silent target holds a probe for 2 s and is
+    unhealthy after 2 s of failing (the floors themselves are tested above)."""
+    settings = HealthCheck.from_api(FAST, attributes or {}, Clock())
+    return dataclasses.replace(settings, timeout=2.0, unhealthy_after=2.0)
 
 
 @pytest.fixture
@@ -181,11 +229,11 @@ def test_slow_targets_do_not_delay_the_others_and_one_thread_schedules_all(
     checker, ok_server, silent_port
 ):
     before = {t.name for t in threading.enumerate()}
-    settings = HealthCheck.from_api(FAST, {"deregistration_delay.timeout_seconds": "5"}, Clock())
+    settings = _fast({"deregistration_delay.timeout_seconds": "5"})
     silent = checker.add_group("silent", settings)
     checker.register(silent, [("127.0.0.1", silent_port)])
     checker.register(checker.add_group("ok", settings), [("127.0.0.1", ok_server)])
-    # Two passing checks 0.2 s apart, while each silent probe holds a worker for 2 s.
+    # Two passing checks 0.25 s apart, while each silent probe holds a worker for 2 s.
     wait_for(lambda: _state(checker, "ok", ok_server) == "healthy", "the answering target", 1.5)
     assert _state(checker, "silent", silent_port) == "initial"
     assert checker.routable(["ok", "silent"]) == [("127.0.0.1", ok_server)]
@@ -202,7 +250,7 @@ def test_slow_targets_do_not_delay_the_others_and_one_thread_schedules_all(
 def test_a_deregistered_target_drains_until_its_connections_are_closed(
     checker, connections, ok_server
 ):
-    settings = HealthCheck.from_api(FAST, {"deregistration_delay.timeout_seconds": "300"}, Clock())
+    settings = _fast({"deregistration_delay.timeout_seconds": "300"})
     address = ("127.0.0.1", ok_server)
     group = checker.add_group("tg", settings)
     checker.register(group, [address])
@@ -220,3 +268,42 @@ def test_a_deregistered_target_drains_until_its_connections_are_closed(
     wait_for(lambda: checker.describe(group, [], in_use=True) == [], "the drain to end", 2)
     [gone] = checker.describe(group, [address], in_use=True)
     assert gone["TargetHealth"]["Reason"] == "Target.NotRegistered"
+
+
+def test_a_broken_matcher_is_logged_once_and_the_target_is_still_checked(
+    checker, ok_server, caplog
+):
+    # The API refuses such a matcher; should one reach the checker anyway, no probe worker or
+    # scheduler may die of it, and the target keeps being checked.
+    broken = dataclasses.replace(_fast(), matcher="2xx")
+    group = checker.add_group("tg", broken)
+    _Ok.hits = 0
+    checker.register(group, [("127.0.0.1", ok_server)])
+    wait_for(lambda: _Ok.hits >= 4, "checks to go on")
+    assert _state(checker, "tg", ok_server) == "initial"  # no verdict from a broken check
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "health-checking target 127.0.0.1" in errors[0].getMessage()
+
+    checker.update_settings("tg", _fast())
+    wait_for(lambda: _state(checker, "tg", ok_server) == "healthy", "the fixed target", 2)
+
+
+def test_a_failure_while_scheduling_one_target_does_not_stop_the_others(ok_server, caplog):
+    stuck = ("127.0.0.1", 9)
+
+    def connections(address: tuple[str, int]) -> int:
+        if address == stuck:  # the drain check of ``stuck`` fails on every pass
+            raise RuntimeError("connection count unavailable")
+        return 0
+
+    checker = HealthChecker(Clock(), connections)
+    checker.start()
+    try:
+        group = checker.add_group("tg", _fast())
+        checker.register(group, [stuck, ("127.0.0.1", ok_server)])
+        checker.deregister(group, [stuck])
+        wait_for(lambda: _state(checker, "tg", ok_server) == "healthy", "the other target", 3)
+        assert _state(checker, "tg", 9) == "draining"  # looked at again, not lost
+        assert sum("scheduling" in r.getMessage() for r in caplog.records) == 1
+    finally:
+        checker.stop()

@@ -50,3 +50,36 @@ def test_explicit_deny_wins():
 def test_no_policy_means_no_access():
     assert not policy_allows_anonymous_get(None, "site", "index.html")
     assert not policy_allows_anonymous_get(_policy(), "site", "index.html")
+
+
+@pytest.mark.parametrize(
+    "resource, key, allowed",
+    [
+        ("*", "index.html", True),
+        ("arn:aws:s3:::*", "a/b:c.html", True),
+        ("arn:aws:s3*", "index.html", True),  # a * that ends a segment runs past the colons
+        ("arn:*:s3:::site/*", "index.html", True),
+        ("arn:aws:*3:::site/index.html", "index.html", True),
+        ("arn:a*s3:::site/index.html", "index.html", False),  # a * inside a segment stays in it
+        ("arn:aws:s3:::site/*.html", "dir/a:b.html", True),  # the resource part is one segment
+        ("arn:aws:s3:::site/index.htm?", "index.html", True),
+        ("arn:aws:s3:::site/[i]ndex.html", "index.html", False),  # no character classes
+        ("arn:aws:s3:::site/Index.html", "index.html", False),
+    ],
+)
+def test_resource_wildcards(resource, key, allowed):
+    policy = _policy(ALLOW | {"Resource": resource})
+    assert policy_allows_anonymous_get(policy, "site", key) is allowed
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        ALLOW | {"NotAction": "s3:PutObject"},  # both Action and NotAction
+        {k: v for k, v in ALLOW.items() if k != "Principal"},  # neither Principal nor NotPrincipal
+        ALLOW | {"Resource": ["arn:aws:s3:::site/*", 7]},
+        "not an object",
+    ],
+)
+def test_a_policy_s3_would_refuse_grants_nothing(statement):
+    assert not policy_allows_anonymous_get(_policy(ALLOW, statement), "site", "index.html")

@@ -1,0 +1,286 @@
+"""What the pictures show, as data: the parts of the architecture, the groups that frame them
+(VPC, subnets), and one row per notebook placing parts on a grid and joining them with arrows.
+
+A part's real name comes from the outputs store; until the store has it, the part is not built
+and the picture draws it dimmed with its generic name. Adding a module's picture is adding its
+parts here and a row to ``PICTURES`` (and its parts to the plan, ``00-setup``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import workbook
+
+Values = Mapping[str, Mapping[str, Any]]  # the outputs store: {"group": {"name": value}}
+Names = Callable[[Values], list[str] | None]  # a part's name lines; None while it is not built
+
+
+def value(values: Values, key: str) -> Any:
+    group, _, name = key.partition(".")
+    return values.get(group, {}).get(name)
+
+
+def outputs(*keys: str, prefix: tuple[str, ...] = ()) -> Names:
+    """Name lines straight from the store (each with its prefix); None until all are there."""
+
+    def names(values: Values) -> list[str] | None:
+        found = [value(values, key) for key in keys]
+        if any(v in (None, "") for v in found):
+            return None
+        return [f"{p}{v}" for p, v in zip(prefix or ("",) * len(keys), found, strict=True)]
+
+    return names
+
+
+def always(*lines: str) -> Names:
+    """Parts that are there from the start: you, your browser, the notebook."""
+    return lambda values: list(lines)
+
+
+def when(key: str, *lines: str) -> Names:
+    """A fixed description, shown once ``key`` says the part was built."""
+    return lambda values: list(lines) if value(values, key) else None
+
+
+def _image(values: Values) -> list[str] | None:
+    uri = value(values, "service.image_uri")
+    # repository:tag is what a learner recognises; the registry host is account and region
+    return [uri.split("/", 1)[-1]] if uri else None
+
+
+def _model_location(values: Values) -> tuple[str, str] | None:
+    """``s3://bucket/key`` of the trained model, as (bucket, key)."""
+    uri = value(values, "recommendations.model_data")
+    if not uri or not uri.startswith("s3://"):
+        return None
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _training_data(values: Values) -> list[str] | None:
+    location = _model_location(values)
+    return [location[0]] if location else None
+
+
+def _model(values: Values) -> list[str] | None:
+    location = _model_location(values)
+    if not location:
+        return None
+    # the key below the training job's output folder: <job>/output/model.tar.gz
+    return [location[1].split("/output/", 1)[-1]]
+
+
+@dataclass(frozen=True)
+class Part:
+    title: str  # the kind of thing, the same on every picture
+    generic: str  # what it is called before it exists
+    kind: str  # colour family (draw.KINDS)
+    module: str | None  # the notebook that builds it (its badge); None: nobody builds it
+    names: Names
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A group drawn around parts (or frames): its title and real names sit in its top band."""
+
+    title: str
+    generic: str
+    kind: str
+    members: tuple[str, ...]
+    names: Names
+
+
+PARTS: dict[str, Part] = {
+    "browser": Part("Browser", "you", "client", None, always("you, visiting the site")),
+    "site-files": Part(
+        "Notebook",
+        "this notebook",
+        "client",
+        "01-static-site",
+        always("uploads assets/web/ and config.js"),
+    ),
+    "website": Part(
+        "S3 website", "website bucket", "storage", "01-static-site", outputs("website.bucket")
+    ),
+    "nlb": Part(
+        "Load balancer",
+        "network load balancer, TCP 80",
+        "network",
+        "02a-service",
+        outputs("service.nlb_dns"),
+    ),
+    "fargate": Part(
+        "Fargate service",
+        "ECS service of Fargate tasks",
+        "compute",
+        "02a-service",
+        outputs("service.name", "service.cluster", prefix=("", "in ")),
+    ),
+    "codebuild": Part(
+        "CodeBuild",
+        "image build project",
+        "devtools",
+        "02a-service",
+        when("service.image_uri", "builds assets/service/"),
+    ),
+    "ecr": Part("ECR image", "service image", "devtools", "02a-service", _image),
+    "logs": Part(
+        "CloudWatch Logs", "log group", "monitoring", "02a-service", outputs("service.log_group")
+    ),
+    "data-notebook": Part(
+        "Notebook",
+        "this notebook",
+        "client",
+        "07-recommendations",
+        always("generates the questionnaire data"),
+    ),
+    "training-data": Part(
+        "S3 training data", "train/ and test/ CSV", "storage", "07-recommendations", _training_data
+    ),
+    "training-job": Part(
+        "Training job",
+        "k-NN training job",
+        "ml",
+        "07-recommendations",
+        outputs("recommendations.training_job"),
+    ),
+    "model": Part("Model artifact", "model.tar.gz in S3", "storage", "07-recommendations", _model),
+    "endpoint": Part(
+        "Endpoint",
+        "k-NN endpoint, ml.m4.xlarge",
+        "ml",
+        "07-recommendations",
+        outputs("recommendations.endpoint_name"),
+    ),
+    "questionnaire": Part(
+        "Questionnaire",
+        "a form in this notebook",
+        "client",
+        "07-recommendations",
+        always("your five answers, in the notebook"),
+    ),
+}
+
+PLANNED = tuple(m.notebook for m in workbook.MODULES if m.planned)
+if PLANNED:
+    PARTS["planned"] = Part(
+        "Planned",
+        "later notebooks",
+        "planned",
+        None,
+        always("not in this workbook yet: " + ", ".join(PLANNED)),
+    )
+
+FRAMES: dict[str, Frame] = {
+    "vpc": Frame(
+        "VPC",
+        "core network stack",
+        "network",
+        ("public-subnets", "service-subnets"),
+        outputs("network.vpc_id", "network.stack_name", prefix=("", "stack ")),
+    ),
+    "public-subnets": Frame(
+        "public subnets",
+        "two availability zones",
+        "public",
+        ("nlb",),
+        outputs("network.public_subnet_one", "network.public_subnet_two"),
+    ),
+    "service-subnets": Frame(
+        "service subnets",
+        "two availability zones",
+        "private",
+        ("fargate",),
+        outputs("network.service_subnet_one", "network.service_subnet_two"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    part: str
+    column: int
+    row: int
+    span: int = 1  # columns
+
+
+@dataclass(frozen=True)
+class Arrow:
+    source: str
+    target: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Picture:
+    slots: tuple[Slot, ...]
+    arrows: tuple[Arrow, ...]
+    frames: tuple[str, ...] = ()
+
+
+_SERVICE_SLOTS = (
+    Slot("website", 0, 0),
+    Slot("codebuild", 3, 0),
+    Slot("browser", 0, 1),
+    Slot("nlb", 1, 1),
+    Slot("fargate", 2, 1),
+    Slot("ecr", 3, 1),
+    Slot("logs", 2, 2),
+)
+_SERVICE_ARROWS = (
+    Arrow("browser", "website", "page"),
+    Arrow("browser", "nlb", "API"),
+    Arrow("nlb", "fargate", "8080"),
+    Arrow("codebuild", "ecr", "push"),
+    Arrow("ecr", "fargate", "pull"),
+    Arrow("fargate", "logs", "logs"),
+)
+_RECOMMENDER_ARROWS = (
+    Arrow("data-notebook", "training-data", "upload"),
+    Arrow("training-data", "training-job", "train"),
+    Arrow("training-job", "model", "writes"),
+    Arrow("model", "endpoint", "deploy"),
+    Arrow("questionnaire", "endpoint", "ask"),
+)
+
+
+def _recommender_slots(top: int) -> tuple[Slot, ...]:
+    return (
+        Slot("data-notebook", 0, top),
+        Slot("training-data", 1, top),
+        Slot("training-job", 2, top),
+        Slot("questionnaire", 0, top + 1),
+        Slot("endpoint", 1, top + 1),
+        Slot("model", 2, top + 1),
+    )
+
+
+# One row per written notebook; 00-setup's is the plan: every part, badged by its notebook.
+PICTURES: dict[str, Picture] = {
+    "00-setup": Picture(
+        slots=(Slot("site-files", 1, 0), *_SERVICE_SLOTS, *_recommender_slots(top=3))
+        + ((Slot("planned", 0, 2, span=2),) if PLANNED else ()),
+        arrows=(Arrow("site-files", "website", "upload"), *_SERVICE_ARROWS, *_RECOMMENDER_ARROWS),
+        frames=("vpc", "public-subnets", "service-subnets"),
+    ),
+    "01-static-site": Picture(
+        slots=(Slot("browser", 0, 0), Slot("website", 1, 0), Slot("site-files", 2, 0)),
+        arrows=(Arrow("browser", "website", "GET /"), Arrow("site-files", "website", "upload")),
+    ),
+    "02a-service": Picture(
+        slots=_SERVICE_SLOTS,
+        arrows=_SERVICE_ARROWS,
+        frames=("vpc", "public-subnets", "service-subnets"),
+    ),
+    "07-recommendations": Picture(slots=_recommender_slots(top=0), arrows=_RECOMMENDER_ARROWS),
+}
+
+
+def picture(notebook: str) -> Picture:
+    try:
+        return PICTURES[notebook]
+    except KeyError:
+        raise KeyError(f"no picture for {notebook!r}; pictures: {', '.join(PICTURES)}") from None

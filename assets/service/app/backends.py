@@ -1,7 +1,7 @@
 """Storage backends for the Mysfits service.
 
 Both backends speak the API's field names (mysfitId, name, ..., likes, adopted) and raise the
-two domain errors below; the HTTP layer turns those into 404 / 409.
+domain errors below; the HTTP layer turns those into 404 / 409 / 503.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import copy
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +38,35 @@ FIELDS: dict[str, str] = {
 
 Mysfit = dict[str, Any]
 
+# DynamoDB refuses a partition key longer than this (UTF-8 bytes) with a ValidationException;
+# no mysfit can have such an id, so the answer is 404, not an error.
+MAX_KEY_BYTES = 2048
+
+# DynamoDB error code -> (reason, message for the caller, Retry-After seconds or None).
+_THROTTLED = (
+    "throttled",
+    "DynamoDB is throttling requests to the mysfits table; try again in a moment.",
+    1,
+)
+_DENIED = (
+    "access_denied",
+    "The service may not read the mysfits table: check the DynamoDB permissions of its task "
+    "role and its credentials.",
+    None,
+)
+_UNAVAILABLE = ("unavailable", "DynamoDB is unavailable; try again in a moment.", 5)
+_CLIENT_ERRORS: dict[str, tuple[str, str, int | None]] = {
+    "ProvisionedThroughputExceededException": _THROTTLED,
+    "ThrottlingException": _THROTTLED,
+    "RequestLimitExceeded": _THROTTLED,
+    "AccessDeniedException": _DENIED,
+    "UnrecognizedClientException": _DENIED,
+    "InvalidSignatureException": _DENIED,
+    "ExpiredTokenException": _DENIED,
+    "InternalServerError": _UNAVAILABLE,
+    "ServiceUnavailable": _UNAVAILABLE,
+}
+
 
 class MysfitNotFound(LookupError):
     """No mysfit has the requested id."""
@@ -51,6 +82,22 @@ class AlreadyAdopted(RuntimeError):
     def __init__(self, mysfit_id: str) -> None:
         super().__init__(f"Mysfit {mysfit_id!r} has already been adopted")
         self.mysfit_id = mysfit_id
+
+
+class BackendUnavailable(RuntimeError):
+    """The store could not answer: the request was fine, so the caller may retry (HTTP 503).
+
+    `str(error)` is safe to show a caller; `detail` (the store's own words, which may name
+    accounts and roles) is for the service log only.
+    """
+
+    def __init__(
+        self, reason: str, message: str, detail: str, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail
+        self.retry_after = retry_after
 
 
 class Backend(Protocol):
@@ -160,6 +207,8 @@ class DynamoDBBackend:
     def list_mysfits(
         self, filter_name: str | None = None, value: str | None = None
     ) -> list[Mysfit]:
+        # All mysfits: a Scan. One alignment: a Query on that alignment's index, which reads
+        # only the matching items (a Scan with a filter would read, and bill, the whole table).
         if filter_name is None:
             pages = self.client.get_paginator("scan").paginate(
                 TableName=self.table_name, PaginationConfig=self._paging
@@ -173,44 +222,91 @@ class DynamoDBBackend:
                 ExpressionAttributeValues={":v": {"S": value or ""}},
                 PaginationConfig=self._paging,
             )
-        return [from_item(item) for item in _items(pages)]
+        # Pages are fetched while iterating, so errors surface here.
+        with self._answering():
+            return [from_item(item) for item in _items(pages)]
 
     def get_mysfit(self, mysfit_id: str) -> Mysfit:
-        response = self.client.get_item(TableName=self.table_name, Key=_key(mysfit_id))
+        _check_id(mysfit_id)
+        with self._answering():
+            response = self.client.get_item(TableName=self.table_name, Key=_key(mysfit_id))
         if "Item" not in response:
             raise MysfitNotFound(mysfit_id)
         return from_item(response["Item"])
 
     def like(self, mysfit_id: str) -> int:
-        try:
-            response = self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(mysfit_id),
-                UpdateExpression="ADD Likes :one",
-                # Without the condition UpdateItem would upsert a stub item for an unknown id.
-                ConditionExpression="attribute_exists(MysfitId)",
-                ExpressionAttributeValues={":one": {"N": "1"}},
-                ReturnValues="UPDATED_NEW",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            raise MysfitNotFound(mysfit_id) from None
+        _check_id(mysfit_id)
+        with self._answering():
+            try:
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=_key(mysfit_id),
+                    UpdateExpression="ADD Likes :one",
+                    # Without the condition UpdateItem would upsert a stub item for an unknown id.
+                    ConditionExpression="attribute_exists(MysfitId)",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                    ReturnValues="UPDATED_NEW",
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                raise MysfitNotFound(mysfit_id) from None
         return int(response["Attributes"]["Likes"]["N"])
 
     def adopt(self, mysfit_id: str) -> None:
+        _check_id(mysfit_id)
+        with self._answering():
+            try:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=_key(mysfit_id),
+                    UpdateExpression="SET Adopted = :t",
+                    ConditionExpression=(
+                        "attribute_exists(MysfitId) "
+                        "AND (attribute_not_exists(Adopted) OR Adopted = :f)"
+                    ),
+                    ExpressionAttributeValues={":t": {"BOOL": True}, ":f": {"BOOL": False}},
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                # One condition covers two failures; a read tells them apart.
+                self.get_mysfit(mysfit_id)  # raises MysfitNotFound for an unknown id
+                raise AlreadyAdopted(mysfit_id) from None
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Turn the SDK's errors into `BackendUnavailable`: a 503 with a clear message."""
+        from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
+        from botocore.exceptions import ConnectionError as SdkConnectionError
+
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(mysfit_id),
-                UpdateExpression="SET Adopted = :t",
-                ConditionExpression=(
-                    "attribute_exists(MysfitId) AND (attribute_not_exists(Adopted) OR Adopted = :f)"
-                ),
-                ExpressionAttributeValues={":t": {"BOOL": True}, ":f": {"BOOL": False}},
+            yield
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
+            detail = f"{exc.operation_name}: {code}: {error.get('Message', '')}"
+            if code == "ResourceNotFoundException":
+                raise BackendUnavailable(
+                    "table_missing",
+                    f"The mysfits table {self.table_name!r} does not exist: create it "
+                    "(module 03-data) or fix the table name in the service's settings.",
+                    detail,
+                ) from exc
+            reason, message, retry_after = _CLIENT_ERRORS.get(
+                code,
+                ("dynamodb_error", f"DynamoDB could not answer ({code or 'no code'}).", None),
             )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            # One condition covers two failures; a read tells them apart.
-            self.get_mysfit(mysfit_id)  # raises MysfitNotFound for an unknown id
-            raise AlreadyAdopted(mysfit_id) from None
+            raise BackendUnavailable(reason, message, detail, retry_after) from exc
+        except NoCredentialsError as exc:
+            raise BackendUnavailable(
+                "access_denied", "The service has no AWS credentials to read DynamoDB.", str(exc)
+            ) from exc
+        # No connection, a timeout, a dropped connection. Other SDK errors (invalid
+        # parameters) are the service's own bugs: they stay 500s.
+        except (SdkConnectionError, HTTPClientError) as exc:
+            raise BackendUnavailable(
+                "unreachable",
+                "The service cannot reach DynamoDB; try again in a moment.",
+                str(exc),
+                5,
+            ) from exc
 
 
 def from_item(item: Mapping[str, Mapping[str, Any]]) -> Mysfit:
@@ -225,11 +321,17 @@ def from_item(item: Mapping[str, Mapping[str, Any]]) -> Mysfit:
 def _plain(value: Mapping[str, Any]) -> Any:
     ((kind, raw),) = value.items()
     if kind == "N":
-        number = float(raw)
-        return int(number) if number.is_integer() else number
+        # Decimal, not float: a float would round ids-sized integers (above 2**53).
+        number = Decimal(raw)
+        return int(number) if number == number.to_integral_value() else float(number)
     if kind == "NULL":
         return None
     return raw
+
+
+def _check_id(mysfit_id: str) -> None:
+    if len(mysfit_id.encode("utf-8")) > MAX_KEY_BYTES:
+        raise MysfitNotFound(mysfit_id)
 
 
 def _key(mysfit_id: str) -> dict[str, dict[str, str]]:

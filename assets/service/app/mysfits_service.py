@@ -2,8 +2,12 @@
 
 Run it with `python -m mysfits_service` (waitress, a production WSGI server).
 
-Configuration (environment, overridable through `create_app(config)`):
-  MYSFITS_BACKEND    catalogue (default) | dynamodb
+Configuration, later wins: defaults < settings.json next to this file < MYSFITS_* environment
+< `create_app(config)`.
+  settings.json      {"backend": "catalogue" | "dynamodb", "table": "<table name>"}: part of
+                     the source, so switching to DynamoDB (module 3) is a commit the pipeline
+                     builds and deploys
+  MYSFITS_BACKEND    catalogue | dynamodb
   MYSFITS_CATALOGUE  JSON file shaped {"mysfits": [...]}; default catalogue.json next to this file
   MYSFITS_TABLE      DynamoDB table name; default MysfitsTable
 boto3 takes region, endpoint and credentials from the standard AWS environment.
@@ -21,6 +25,7 @@ from backends import (
     FILTERS,
     AlreadyAdopted,
     Backend,
+    BackendUnavailable,
     CatalogueBackend,
     DynamoDBBackend,
     MysfitNotFound,
@@ -29,21 +34,60 @@ from flask import Flask, Response, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
+HERE = Path(__file__).resolve().parent
+SETTINGS_FILE = HERE / "settings.json"
 DEFAULTS: dict[str, str] = {
     "MYSFITS_BACKEND": "catalogue",
-    "MYSFITS_CATALOGUE": str(Path(__file__).resolve().with_name("catalogue.json")),
+    "MYSFITS_CATALOGUE": str(HERE / "catalogue.json"),
     "MYSFITS_TABLE": "MysfitsTable",
 }
+# settings.json key -> the setting it gives.
+SETTINGS_KEYS: dict[str, str] = {"backend": "MYSFITS_BACKEND", "table": "MYSFITS_TABLE"}
 
 HEALTH_MESSAGE = "Mysfits service is up; this path is its health check. Try /mysfits."
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the service. `config` overrides the MYSFITS_* environment variables."""
-    settings: dict[str, Any] = {
-        key: os.environ.get(key) or default for key, default in DEFAULTS.items()
-    }
+def load_settings(
+    config: Mapping[str, Any] | None = None, settings_file: Path = SETTINGS_FILE
+) -> dict[str, Any]:
+    """The service's settings: defaults < settings file < MYSFITS_* environment < `config`."""
+    settings: dict[str, Any] = dict(DEFAULTS)
+    settings.update(read_settings_file(settings_file))
+    settings.update({key: os.environ[key] for key in DEFAULTS if os.environ.get(key)})
     settings.update(config or {})
+    return settings
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """The MYSFITS_* settings a settings file gives; none when there is no file.
+
+    A mistyped key or value fails at start-up, naming the file: a typo must not silently
+    leave the service on the catalogue.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f'{path} must hold a JSON object such as {{"backend": "catalogue"}}')
+    unknown = sorted(set(document) - set(SETTINGS_KEYS))
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; use {', '.join(SETTINGS_KEYS)}"
+        )
+    for key, value in document.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{path}: {key!r} must be a non-empty string, not {value!r}")
+    return {SETTINGS_KEYS[key]: value.strip() for key, value in document.items()}
+
+
+def create_app(
+    config: Mapping[str, Any] | None = None, settings_file: Path = SETTINGS_FILE
+) -> Flask:
+    """Build the service. `config` overrides the environment, which overrides the file."""
+    settings = load_settings(config, settings_file)
 
     app = Flask(__name__)
     app.config.update(settings)
@@ -69,12 +113,21 @@ def make_backend(settings: Mapping[str, Any]) -> Backend:
         return CatalogueBackend(settings["MYSFITS_CATALOGUE"])
     if kind == "dynamodb":
         import boto3
+        from botocore.config import Config
 
         # ECS sets AWS_REGION; plain boto3 only reads AWS_DEFAULT_REGION.
         region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-        client = boto3.client("dynamodb", region_name=region)
+        # botocore waits 60 s to connect and retries 4 times: a request for a page would hang
+        # for minutes on an unreachable endpoint. Fail within seconds with a 503 instead.
+        config = Config(
+            connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}
+        )
+        client = boto3.client("dynamodb", region_name=region, config=config)
         return DynamoDBBackend(str(settings["MYSFITS_TABLE"]), client=client)
-    raise ValueError(f"MYSFITS_BACKEND must be 'catalogue' or 'dynamodb', not {kind!r}")
+    raise ValueError(
+        f"MYSFITS_BACKEND (or 'backend' in settings.json) must be 'catalogue' or 'dynamodb', "
+        f"not {kind!r}"
+    )
 
 
 def _allowed_filters() -> dict[str, list[str]]:
@@ -132,6 +185,16 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AlreadyAdopted)
     def conflict(error: AlreadyAdopted) -> tuple[Response, int]:
         return jsonify(message=str(error), mysfitId=error.mysfit_id), 409
+
+    @app.errorhandler(BackendUnavailable)
+    def unavailable(error: BackendUnavailable) -> Response:
+        # The store's own words may name accounts and roles: they go to the log only.
+        app.logger.warning("%s %s: %s (%s)", request.method, request.path, error, error.detail)
+        response = jsonify(message=str(error), reason=error.reason)
+        response.status_code = 503
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

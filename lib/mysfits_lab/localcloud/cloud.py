@@ -64,7 +64,13 @@ class LocalCloud:
         self.port = self._server.server_port
         self.edge_url = f"http://{LOOPBACK}:{self.port}"
         self.ctx = Context(
-            self.edge_url, region, self.state_dir, self.edge.cors, clock, self._provider_of
+            self.edge_url,
+            region,
+            self.state_dir,
+            self.edge.cors,
+            clock,
+            self._provider_of,
+            self.edge.ask_moto,
         )
         # Built one by one in dependency order, so a provider may look up the ones it requires.
         self.providers: list[Provider] = []

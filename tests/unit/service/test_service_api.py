@@ -255,3 +255,16 @@ def test_catalogue_without_mysfits_list_is_rejected(tmp_path: Path) -> None:
     path.write_text(json.dumps([{"mysfitId": "x"}]), encoding="utf-8")
     with pytest.raises(ValueError, match="mysfits"):
         mysfits_service.create_app({"MYSFITS_CATALOGUE": str(path)})
+
+
+def test_hand_edited_likes_and_adopted_become_a_number_and_a_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "edited.json"
+    mysfit = {"mysfitId": "m-2", "name": "Edited", "likes": "3", "adopted": "false"}
+    path.write_text(json.dumps({"mysfits": [mysfit]}), encoding="utf-8")
+    client = mysfits_service.create_app(
+        {"MYSFITS_BACKEND": "catalogue", "MYSFITS_CATALOGUE": str(path)}
+    ).test_client()
+    raw = client.get("/mysfits/m-2").get_data(as_text=True)
+    assert '"likes":3' in raw and '"adopted":false' in raw
+    assert client.post("/mysfits/m-2/like").get_json()["likes"] == 4
+    assert client.post("/mysfits/m-2/adopt").status_code == 200

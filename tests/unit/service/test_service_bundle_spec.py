@@ -45,7 +45,7 @@ def test_build_context_copies_service_and_default_catalogue(tmp_path: Path) -> N
     assert dest == tmp_path / "ctx"
     for name in ("Dockerfile", "requirements.txt", "buildspec.yml"):
         assert (dest / name).read_bytes() == (SERVICE_DIR / name).read_bytes()
-    for name in ("mysfits_service.py", "backends.py"):
+    for name in ("mysfits_service.py", "backends.py", "settings.json"):
         assert (dest / "app" / name).read_bytes() == (SERVICE_DIR / "app" / name).read_bytes()
     assert (dest / "app" / "catalogue.json").read_bytes() == MODULE2_CATALOGUE.read_bytes()
     assert not list(dest.rglob("__pycache__"))
@@ -96,7 +96,13 @@ def test_service_image_runs_the_service_as_a_non_root_user(tmp_path: Path) -> No
     image = ImageStore(tmp_path / "images").build(build_context(tmp_path / "ctx"))
     assert image.base_image is not None and image.base_image.startswith("python:3.12-slim")
     assert image.workdir == "/app"
-    assert image.env["MYSFITS_BACKEND"] == "catalogue"
+    # The source's settings.json picks the backend; an ENV would override module 3's change.
+    assert not {"MYSFITS_BACKEND", "MYSFITS_TABLE"} & set(image.env)
+    settings = image.host_path(image.workdir) / "settings.json"
+    assert json.loads(settings.read_text(encoding="utf-8")) == {
+        "backend": "catalogue",
+        "table": "MysfitsTable",
+    }
     assert image.command() == SERVICE_CMD
     assert image.exposed_ports == [8080]
     assert image.user not in (None, "root", "0")

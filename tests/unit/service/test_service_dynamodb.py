@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -34,10 +35,23 @@ def test_list_all_twelve_with_typed_fields(dynamo_client: Any) -> None:
     assert (atlantis["name"], atlantis["species"], atlantis["age"]) == ("Atlantis", "Mandrake", 100)
 
 
+def sent_to_dynamodb(client: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The operations (and parameters) the app's DynamoDB client sends from now on."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+    backend_client = client.application.extensions["mysfits_backend"].client
+    backend_client.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: sent.append((model.name, dict(params))),
+    )
+    return sent
+
+
 @pytest.mark.parametrize(
     ("filter_name", "field", "value", "expected"),
     [
         ("GoodEvil", "goodevil", "Good", 4),
+        ("GoodEvil", "goodevil", "Neutral", 4),
+        ("GoodEvil", "goodevil", "Evil", 4),
         ("LawChaos", "lawchaos", "Chaotic", 4),
         ("LawChaos", "lawchaos", "Lawful", 3),
         ("LawChaos", "lawchaos", "Neutral", 5),
@@ -46,11 +60,68 @@ def test_list_all_twelve_with_typed_fields(dynamo_client: Any) -> None:
 def test_filters_query_the_indexes(
     dynamo_client: Any, filter_name: str, field: str, value: str, expected: int
 ) -> None:
+    sent = sent_to_dynamodb(dynamo_client)
     response = dynamo_client.get(f"/mysfits?filter={filter_name}&value={value}")
     assert response.status_code == 200
     mysfits = response.get_json()["mysfits"]
     assert len(mysfits) == expected
     assert {m[field] for m in mysfits} == {value}
+    # A Query on the alignment's index, not a Scan of the whole table with a filter.
+    assert [operation for operation, _ in sent] == ["Query"]
+    assert sent[0][1]["IndexName"] == f"{filter_name}Index"
+    assert sent[0][1]["ExpressionAttributeValues"] == {":v": {"S": value}}
+
+
+def test_the_list_is_one_scan(dynamo_client: Any) -> None:
+    sent = sent_to_dynamodb(dynamo_client)
+    assert len(dynamo_client.get("/mysfits").get_json()["mysfits"]) == 12
+    assert [operation for operation, _ in sent] == ["Scan"]
+    assert "IndexName" not in sent[0][1]
+
+
+def test_numbers_are_json_numbers_whatever_the_item_holds(
+    dynamo_client: Any, dynamodb: Any
+) -> None:
+    # Items written by hand: Likes as N "3", no Adopted, an age beyond a float's precision.
+    dynamodb.put_item(
+        TableName="MysfitsTable",
+        Item={
+            "MysfitId": {"S": "hand-made"},
+            "Name": {"S": "Ancient"},
+            "Age": {"N": "12345678901234567891"},
+            "GoodEvil": {"S": "Good"},
+            "LawChaos": {"S": "Lawful"},
+            "Likes": {"N": "3"},
+        },
+    )
+    raw = dynamo_client.get("/mysfits/hand-made").get_data(as_text=True)
+    assert '"likes":3' in raw and '"adopted":false' in raw  # not "3", not a Decimal string
+    body = json.loads(raw)
+    assert body["age"] == 12345678901234567891 and type(body["likes"]) is int
+    listed = dynamo_client.get("/mysfits?filter=LawChaos&value=Lawful").get_json()["mysfits"]
+    assert {type(m["age"]) for m in listed} == {int}
+    assert {type(m["likes"]) for m in listed} == {int}
+    assert {m["adopted"] for m in listed} == {False}
+    dynamodb.update_item(
+        TableName="MysfitsTable",
+        Key={"MysfitId": {"S": "hand-made"}},
+        UpdateExpression="REMOVE Likes",
+    )
+    assert dynamo_client.get("/mysfits/hand-made").get_json()["likes"] == 0
+
+
+def test_an_id_longer_than_any_key_is_404(dynamo_client: Any) -> None:
+    # DynamoDB refuses keys over 2048 bytes with a ValidationException (moto does not: it
+    # answers "no item"); no mysfit has one, so the service answers 404 without asking.
+    sent = sent_to_dynamodb(dynamo_client)
+    long_id = "x" * 2049
+    for response in (
+        dynamo_client.get(f"/mysfits/{long_id}"),
+        dynamo_client.post(f"/mysfits/{long_id}/like"),
+        dynamo_client.post(f"/mysfits/{long_id}/adopt"),
+    ):
+        assert response.status_code == 404
+    assert sent == []
 
 
 def test_bad_filter_never_reaches_dynamodb(dynamo_client: Any) -> None:

@@ -76,6 +76,7 @@ class Context:
         cors: CorsPolicy,
         clock: Clock | None = None,
         lookup: Callable[[type[Provider]], Provider] | None = None,
+        moto: Callable[[str, str, str, dict[str, Any]], dict[str, Any]] | None = None,
     ):
         self.edge_url = edge_url
         self.region = region
@@ -87,6 +88,7 @@ class Context:
         self.ports = PortAllocator()
         self.logs = LogWriter(lambda r: self.client("logs", r), self.clock)
         self._lookup = lookup
+        self._moto = moto
         # boto3 sessions are not thread-safe: one of our own, used under a lock.
         self._session = boto3.Session(region_name=region, **DUMMY_CREDENTIALS)
         self._clients: dict[tuple[str, str], Any] = {}
@@ -113,6 +115,12 @@ class Context:
         if not isinstance(found, kind):
             raise LookupError(f"no provider {kind.__name__} on this cloud")
         return found
+
+    def moto(self, service: str, operation: str, region: str, **params: Any) -> dict[str, Any]:
+        """moto's own answer to a call, past every provider route (in-process, no HTTP)."""
+        if self._moto is None:
+            raise LookupError("this context has no moto to ask")
+        return self._moto(service, operation, region, params)
 
     def child_environment(self, region: str, **options: Any) -> dict[str, str]:
         """The environment of a process that runs code written for AWS (see environment.py)."""

@@ -1,10 +1,15 @@
 """The edge: one port for every AWS API call, routed to a provider or to moto.
 
-A request's path through the edge:
+A request's path through the edge (``../README.md`` tells it at length):
 1. ``Host`` must be a loopback name; control routes (``/_localcloud/<provider>/...``) are served
-   from a werkzeug ``Map``.
-2. The catalog resolves the service, operation and protocol (``catalog.py``).
-3. A page the cloud did not serve is refused; CORS preflights are answered (``cors.py``).
+   from a werkzeug ``Map``, to anyone but a web page.
+2. From the headers alone: the catalog resolves the service, operation and protocol
+   (``catalog.py``); a web page is refused unless the cloud served it and the call is one a
+   page makes without credentials, and preflights are answered (``cors.py``); a body larger
+   than the service's limit is refused (``limits.py``).
+3. The body is read, the request resolved again (a query ``Action`` may be in it), its
+   escapes and signature checked, its parameters checked against the operation's input shape
+   (``validation.py``) and against what moto would mishandle (``moto_guards.py``).
 4. A provider route for (service, operation) — or a matcher over the request — gets a ``Call``;
    otherwise moto answers. A provider may answer itself, let moto record the call and amend the
    parsed answer (``call.moto()``), or act after it.
@@ -19,7 +24,6 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -27,16 +31,14 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from ..constants import CONTROL_PREFIX
-from .catalog import Resolved, ServiceCatalog
-from .cors import CorsPolicy, loopback_host
-from .protocols import (
-    ServiceError,
-    checked_params,
-    error_response,
-    parse_response,
-    result_response,
-)
+from .catalog import Resolved, ServiceCatalog, service_model
+from .cors import BROWSER_SERVICES, JWKS_PATH, CorsPolicy, browser_may_call, loopback_host
+from .direct import ask_moto
+from .limits import limit_for, read_body, return_large_buffers
+from .moto_guards import disarm_python_yaml, guard, moto_failure, presigned_for_moto
+from .protocols import ServiceError, error_response, parse_response, result_response
 from .request import AwsRequest
+from .validation import checked_params, unreadable_body, wire_problem
 
 log = logging.getLogger("mysfits_lab.localcloud.edge")
 
@@ -86,13 +88,19 @@ class Call:
     protocol: str
     region: str
     _forward: Callable[[], Response] = field(repr=False)
+    _params: dict[str, Any] | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def params(self) -> dict[str, Any]:
-        """The parameters as a boto3 caller passed them, checked against the input shape."""
-        if self.operation is None:
-            return {}
-        return checked_params(self.service, self.operation, self.protocol, self.request)
+        """The parameters as a boto3 caller passed them, checked against the input shape (the
+        edge checked them already, but for an S3 body, read only when a provider asks)."""
+        if self._params is None:
+            self._params = (
+                {}
+                if self.operation is None
+                else checked_params(self.service, self.operation, self.protocol, self.request)
+            )
+        return self._params
 
     def forward(self) -> Response:
         """moto's raw answer to this very request."""
@@ -122,8 +130,18 @@ class Edge:
         self._routes: dict[tuple[str, str], Route] = {}
         self._matchers: list[Route] = []
         self._control = Map(strict_slashes=False)
+        for service in BROWSER_SERVICES:  # unsigned GETs of a user pool's JWKS
+            self.catalog.add_path_rule(JWKS_PATH.pattern, service)
+        disarm_python_yaml()
+        return_large_buffers()
 
     # -- registration -------------------------------------------------------------------
+    def ask_moto(
+        self, service: str, operation: str, region: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """moto's own answer, past every provider route (see ``direct.py``)."""
+        return ask_moto(self.moto_app, service, operation, region, params)
+
     def add_route(self, route: Route) -> None:
         if route.operation is None:
             self._matchers.append(route)
@@ -148,29 +166,51 @@ class Edge:
         if not loopback_host(environ.get("HTTP_HOST")):
             response = Response("Forbidden: not a loopback host name\n", 403)
             return response(environ, start_response)
-        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+        head = AwsRequest.from_environ(environ, b"")  # what is known before the body is read
+        if head.path.startswith(CONTROL_PREFIX):
+            refused = self.cors.refusal(head, None)
+            if refused:
+                return _control_error(403, refused)(environ, start_response)
             return self._serve_control(environ, start_response)
-        try:
-            body = _read_body(environ)
-        except ValueError:
-            response = Response("Bad Request: Content-Length is not a number\n", 400)
-            return response(environ, start_response)
-        req = AwsRequest.from_environ(environ, body)
-        resolved = self.catalog.resolve(req)
-        response = self._answer(req, resolved, environ, body)
-        self.cors.decorate(req, response)
+        response = self._handle(environ, head)
+        self.cors.decorate(head, response)
         return response(environ, start_response)
 
-    def _answer(self, req: AwsRequest, resolved: Resolved, environ: dict, body: bytes) -> Response:
-        if self.cors.foreign(req):
-            return error_response(
-                resolved.protocol,
-                "AccessDeniedException",
-                f"requests from pages at {req.origin} are not accepted by the local cloud",
-                403,
-            )
-        if self.cors.is_preflight(req):
+    def _handle(self, environ: dict, head: AwsRequest) -> Response:
+        resolved = self.catalog.resolve(head)
+        refused = self._browser_refusal(head, resolved)
+        if refused is not None:
+            return refused
+        if self.cors.is_preflight(head):
             return Response(status=200)  # the grant itself is added by ``cors.decorate``
+        limit = limit_for(resolved.service, resolved.operation, resolved.protocol, head)
+        try:
+            body = read_body(environ, limit)
+        except ServiceError as exc:  # too large, or chunked where a length is required
+            return _error(resolved.protocol, exc)
+        except ValueError as exc:
+            return _error(
+                resolved.protocol, unreadable_body(resolved.service, resolved.protocol, exc)
+            )
+        req = AwsRequest.from_environ(environ, body)
+        if body:  # a query request's Action and Version may be in the body
+            resolved = self.catalog.resolve(req)
+            refused = self._browser_refusal(req, resolved)
+            if refused is not None:
+                return refused
+        problem = wire_problem(req, resolved.service, resolved.protocol)
+        if problem is not None:
+            return _error(resolved.protocol, problem)
+        return self._answer(req, resolved, environ, body)
+
+    def _browser_refusal(self, req: AwsRequest, resolved: Resolved) -> Response | None:
+        refused = self.cors.refusal(req, resolved)
+        if refused is None:
+            return None
+        code = "AccessDeniedException" if "json" in resolved.protocol else "AccessDenied"
+        return error_response(resolved.protocol, code, refused, 403)
+
+    def _answer(self, req: AwsRequest, resolved: Resolved, environ: dict, body: bytes) -> Response:
         if resolved.service is None:
             # moto would guess (an unsigned GET becomes S3 ListBuckets): say what is missing.
             return error_response(
@@ -180,13 +220,27 @@ class Edge:
                 "with SigV4 (every AWS SDK does) or send X-Amz-Target",
                 400,
             )
+        route = self._route_for(req, resolved)
+        params = None
+        try:
+            if resolved.operation is not None:
+                params = self._checked(req, resolved)
+            elif route is None and not _left_to_moto(req, resolved):
+                raise _unknown_operation(req, resolved)
+        except ServiceError as exc:
+            return _error(resolved.protocol, exc)
 
         def forward() -> Response:
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
-            return Response.from_app(self.moto_app, environ, buffered=True)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is read: now it has a length
+            presigned_for_moto(environ, req, resolved.service or "")
+            try:
+                return Response.from_app(self.moto_app, environ, buffered=True)
+            except Exception:  # moto's Flask app lets its exceptions through
+                log.exception("moto failed on %s:%s", resolved.service, resolved.operation)
+                return moto_failure(resolved.protocol)
 
-        route = self._route_for(req, resolved)
         if route is None:
             return forward()
         call = Call(
@@ -196,6 +250,7 @@ class Edge:
             protocol=resolved.protocol,
             region=req.signed_region or self.default_region,
             _forward=forward,
+            _params=params if resolved.protocol != "rest-xml" else None,
         )
         try:
             answer = route.handler(call)
@@ -203,12 +258,26 @@ class Edge:
         except MotoFailed as failed:
             return failed.response
         except ServiceError as exc:
-            return error_response(resolved.protocol, exc.code, exc.message, exc.status, exc.fields)
+            return _error(resolved.protocol, exc)
         except Exception as exc:  # a provider bug must answer like AWS, not kill the edge
             log.error("provider %s failed:\n%s", route.description, traceback.format_exc())
             return error_response(
                 resolved.protocol, "InternalFailure", f"local cloud provider error: {exc}", 500
             )
+
+    @staticmethod
+    def _checked(req: AwsRequest, resolved: Resolved) -> dict[str, Any]:
+        """Every operation's input, checked before moto or a provider sees it. S3 bodies (an
+        object, a policy) are left as they are: only the members around them are checked."""
+        assert resolved.service is not None and resolved.operation is not None
+        if resolved.operation not in service_model(resolved.service).operation_names:
+            raise _unknown_operation(req, resolved)
+        rest_xml = resolved.protocol == "rest-xml"
+        params = checked_params(
+            resolved.service, resolved.operation, resolved.protocol, req, payload=not rest_xml
+        )
+        guard(resolved.service, resolved.operation, params, req)
+        return params
 
     def _route_for(self, req: AwsRequest, resolved: Resolved) -> Route | None:
         if resolved.service is None:
@@ -242,15 +311,39 @@ class Edge:
         return response(environ, start_response)
 
 
+def _error(protocol: str, exc: ServiceError) -> Response:
+    return error_response(protocol, exc.code, exc.message, exc.status, exc.fields)
+
+
 def _control_error(status: int, message: str) -> Response:
     return Response(json.dumps({"message": message}), status, mimetype="application/json")
 
 
-def _read_body(environ: dict) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-        return stream.read()
-    size = int(environ.get("CONTENT_LENGTH") or "0")  # ValueError: a 400
-    return stream.read(size) if size > 0 else b""
+def _left_to_moto(req: AwsRequest, resolved: Resolved) -> bool:
+    """Requests of no modelled operation that moto still answers: an S3 browser form's POST
+    upload and a user pool's JWKS."""
+    return (resolved.protocol == "rest-xml" and req.method == "POST") or browser_may_call(
+        resolved, req
+    )
+
+
+def _unknown_operation(req: AwsRequest, resolved: Resolved) -> ServiceError:
+    name = resolved.operation
+    if resolved.protocol in ("query", "ec2"):
+        if not name:
+            return ServiceError("MissingAction", "the request names no Action")
+        return ServiceError(
+            "InvalidAction", f"The action {name[:64]} is not valid for this web service."
+        )
+    if resolved.protocol == "rest-xml":
+        return ServiceError(
+            "MethodNotAllowed", "The specified method is not allowed against this resource.", 405
+        )
+    if resolved.protocol == "json":
+        what = f"{name[:64]} is not an operation" if name else "X-Amz-Target names no operation"
+        return ServiceError("UnknownOperationException", f"{what} of {resolved.service}")
+    return ServiceError(
+        "UnknownOperationException",
+        f"no {resolved.service} operation at {req.method} {req.path[:128]}",
+        404,
+    )

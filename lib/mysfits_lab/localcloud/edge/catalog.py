@@ -35,7 +35,7 @@ log = logging.getLogger("mysfits_lab.localcloud.edge")
 # The wire protocols the edge speaks (and moto answers in); newer ones such as CBOR are skipped
 # where a service also offers one of these.
 SUPPORTED_PROTOCOLS = ("json", "rest-json", "query", "ec2", "rest-xml")
-_INDEX_FORMAT = 2  # bump when ServiceInfo changes, so stale caches are rebuilt
+_INDEX_FORMAT = 3  # bump when ServiceInfo changes, so stale caches are rebuilt
 _SESSION_LOCK = threading.Lock()
 _SESSION = botocore.session.get_session()
 
@@ -45,7 +45,8 @@ class ServiceInfo:
     name: str  # botocore's service name, as in boto3.client(name)
     signing_name: str
     target_prefix: str | None
-    protocol: str
+    protocol: str  # the one this edge answers in by default
+    protocols: tuple[str, ...]  # every one it speaks (CloudWatch: json, and query for older SDKs)
     api_version: str
 
 
@@ -73,6 +74,7 @@ def _build_index() -> dict[str, ServiceInfo]:
             signing_name=meta.get("signingName") or meta.get("endpointPrefix") or name,
             target_prefix=meta.get("targetPrefix"),
             protocol=spoken[0],
+            protocols=tuple(spoken),
             api_version=meta.get("apiVersion", ""),
         )
     return index
@@ -82,7 +84,10 @@ def _build_index() -> dict[str, ServiceInfo]:
 def service_index() -> dict[str, ServiceInfo]:
     path = cache_dir() / f"botocore-services-{botocore.__version__}-v{_INDEX_FORMAT}.json"
     try:
-        return {k: ServiceInfo(**v) for k, v in json.loads(path.read_text()).items()}
+        return {
+            k: ServiceInfo(**{**v, "protocols": tuple(v["protocols"])})
+            for k, v in json.loads(path.read_text()).items()
+        }
     except (OSError, ValueError, TypeError):
         pass
     index = _build_index()
@@ -180,9 +185,23 @@ class ServiceCatalog:
     def resolve(self, req: AwsRequest) -> Resolved:
         info = self._service(req)
         if info is None:
-            fallback = "json" if req.target else "query" if req.param("Action") else "rest-json"
-            return Resolved(None, None, fallback)
-        return Resolved(info.name, self._operation(info, req), self._protocol(info, req))
+            return Resolved(None, None, self._fallback_protocol(req))
+        protocol = self._protocol(info, req)
+        return Resolved(info.name, self._operation(info, req, protocol), protocol)
+
+    @staticmethod
+    def _fallback_protocol(req: AwsRequest) -> str:
+        """The protocol of an error for a request of no known service, as its client reads it."""
+        if req.target:
+            return "json"
+        if req.param("Action"):
+            version = req.param("Version")
+            ec2 = any(
+                i.protocol == "ec2" and i.api_version == version for i in service_index().values()
+            )
+            return "ec2" if ec2 else "query"
+        # Only S3 clients send a payload hash header (botocore's s3v4 signer, presigned URLs).
+        return "rest-xml" if "x-amz-content-sha256" in req.headers else "rest-json"
 
     def _service(self, req: AwsRequest) -> ServiceInfo | None:
         index = service_index()
@@ -227,19 +246,18 @@ class ServiceCatalog:
         return named[0] if named else candidates[0]
 
     @staticmethod
-    def _operation(info: ServiceInfo, req: AwsRequest) -> str | None:
-        if req.target:
-            return req.target.rsplit(".", 1)[-1]
-        if info.protocol in ("query", "ec2") or req.param("Action"):
+    def _operation(info: ServiceInfo, req: AwsRequest, protocol: str) -> str | None:
+        if protocol == "json":
+            return req.target.rsplit(".", 1)[-1] if req.target else None
+        if protocol in ("query", "ec2"):
             return req.param("Action")
-        if info.protocol.startswith("rest"):
-            return rest_operation(info.name, req)
-        return None
+        return rest_operation(info.name, req)
 
     @staticmethod
     def _protocol(info: ServiceInfo, req: AwsRequest) -> str:
-        if req.target:
+        """The protocol the request is written in, among those the service speaks."""
+        if req.target and "json" in info.protocols:
             return "json"
-        if req.param("Action") and not info.protocol.startswith("rest"):
-            return "ec2" if info.protocol == "ec2" else "query"
+        if req.param("Action") and {"query", "ec2"} & set(info.protocols):
+            return "ec2" if "ec2" in info.protocols else "query"
         return info.protocol

@@ -1,7 +1,8 @@
-"""Wire formats, driven by botocore's service models, so no provider writes JSON bytes or XML
-text by hand: request parameters parsed into a dict, moto's answers parsed into a dict (with
-botocore's own parsers), dicts serialized as an operation's output, and errors serialized in
-the service's own protocol so boto3 raises a ``ClientError`` with the code and message given.
+"""Answers on the wire, driven by botocore's service models, so no provider writes JSON bytes or
+XML text by hand: moto's answers parsed into a dict (with botocore's own parsers), dicts
+serialized as an operation's output, and errors serialized in the service's own protocol so
+boto3 raises a ``ClientError`` with the code and message given. Requests are read in
+``params.py``.
 """
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import re
 import uuid
 from typing import Any
 from xml.sax.saxutils import escape
 
 from botocore import parsers
 from botocore.model import Shape
-from botocore.validate import ParamValidator
 from werkzeug.wrappers import Response
 
-from .catalog import _rest_routes, operation_model, service_model
-from .request import AwsRequest
+from .catalog import operation_model, service_model
 
 JSON_CONTENT = {"json": "application/x-amz-json-1.1", "rest-json": "application/json"}
 
@@ -226,146 +224,3 @@ def _xml_members(shape: Shape, data: dict[str, Any]) -> str:
         else:
             out.append(f"<{tag}>{_xml_value(member, value)}</{tag}>")
     return "".join(out)
-
-
-# -- parsing requests -----------------------------------------------------------------------
-# The error AWS answers for a request that breaks its input shape, where it is not the usual
-# ValidationException (json) or ValidationError (query).
-VALIDATION_CODES = {
-    "codebuild": "InvalidInputException",
-    "cognito-idp": "InvalidParameterException",
-    "ecs": "InvalidParameterException",
-    "lambda": "InvalidParameterValueException",
-    "s3": "InvalidArgument",
-}
-
-
-# And for a body that cannot be read at all, where it is not SerializationException.
-MALFORMED_CODES = {"s3": "MalformedXML"}
-
-
-def validation_code(service: str, protocol: str) -> str:
-    default = "ValidationError" if protocol in ("query", "ec2") else "ValidationException"
-    return VALIDATION_CODES.get(service, default)
-
-
-def checked_params(service: str, operation: str, protocol: str, req: AwsRequest) -> dict:
-    """``request_params``, checked against the operation's input shape (types, required
-    members) as the service checks them: a ServiceError names what is wrong."""
-    try:
-        params = request_params(service, operation, protocol, req)
-    except (ValueError, TypeError) as exc:
-        code = MALFORMED_CODES.get(service, "SerializationException")
-        raise ServiceError(code, f"malformed request: {exc}") from None
-    shape = operation_model(service, operation).input_shape
-    if shape is not None:
-        report = ParamValidator().validate(params, shape)
-        if report.has_errors():
-            code = validation_code(service, protocol)
-            raise ServiceError(code, report.generate_report())
-    return params
-
-
-def request_params(service: str, operation: str, protocol: str, req: AwsRequest) -> dict:
-    """The request's parameters as the dict a boto3 caller passed (ValueError when malformed)."""
-    shape = operation_model(service, operation).input_shape
-    if shape is None:
-        return {}
-    if protocol == "json":
-        body = req.json()
-        if not isinstance(body, dict):
-            raise ValueError("the request body must be a JSON object")
-        return body
-    if protocol in ("query", "ec2"):
-        flat = {k: v[0] for k, v in req.query.items()} | {k: v[0] for k, v in req.form.items()}
-        return _from_query(shape, flat, "") or {}
-    return _from_rest(service, operation, shape, protocol, req)
-
-
-def _query_scalar(shape: Shape, text: str) -> Any:
-    if shape.type_name in ("integer", "long"):
-        return int(text)
-    if shape.type_name in ("float", "double"):
-        return float(text)
-    if shape.type_name == "boolean":
-        return text.lower() == "true"
-    return text
-
-
-def _from_query(shape: Shape, flat: dict[str, str], prefix: str) -> Any:
-    if shape.type_name == "structure":
-        found = {}
-        for name, member in shape.members.items():
-            key = member.serialization.get("name", name)
-            value = _from_query(member, flat, f"{prefix}.{key}" if prefix else key)
-            if value is not None:
-                found[name] = value
-        return found or None
-    if shape.type_name == "list":
-        flattened = shape.serialization.get("flattened")
-        base = (
-            prefix if flattened else f"{prefix}.{shape.member.serialization.get('name', 'member')}"
-        )
-        items, index = [], 1
-        while True:
-            item = _from_query(shape.member, flat, f"{base}.{index}")
-            if item is None:
-                break
-            items.append(item)
-            index += 1
-        return items if items or f"{prefix}" in flat else None
-    if shape.type_name == "map":
-        entries, index = {}, 1
-        while f"{prefix}.entry.{index}.key" in flat:
-            key = flat[f"{prefix}.entry.{index}.key"]
-            entries[key] = _from_query(shape.value, flat, f"{prefix}.entry.{index}.value")
-            index += 1
-        return entries or None
-    text = flat.get(prefix)
-    return None if text is None else _query_scalar(shape, text)
-
-
-def _from_rest(
-    service: str, operation: str, shape: Shape, protocol: str, req: AwsRequest
-) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    route = next(r for r in _rest_routes(service) if r.operation == operation)
-    match = route.regex.match(req.path)
-    uri = operation_model(service, operation).http.get("requestUri", "")
-    labels = re.findall(r"\{([^}+]+)\+?\}", uri.partition("?")[0])
-    values = dict(zip(labels, match.groups(), strict=False)) if match else {}
-    payload = shape.serialization.get("payload")
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
-        if location == "uri" and wire in values:
-            params[name] = values[wire]
-        elif location == "querystring" and wire in req.query:
-            params[name] = _query_scalar(member, req.query[wire][0])
-        elif location == "header" and wire.lower() in req.headers:
-            params[name] = _query_scalar(member, req.headers[wire.lower()])
-    if payload and shape.members[payload].type_name == "structure":
-        if req.body:
-            params[payload] = _structure_payload(shape, payload, protocol, req.body)
-    elif payload:
-        params[payload] = req.body
-    elif protocol == "rest-json" and req.body:
-        body = req.json()
-        if not isinstance(body, dict):
-            raise ValueError("the request body must be a JSON object")
-        params.update({k: v for k, v in body.items() if k in shape.members})
-    return params
-
-
-def _structure_payload(shape: Shape, payload: str, protocol: str, body: bytes) -> Any:
-    """A structure sent as the whole body. Its XML or JSON is the same whichever way it
-    travels, so botocore's response parser for the protocol reads it."""
-    if protocol == "rest-json":
-        return json.loads(body)
-    try:
-        parsed = parsers.create_parser("rest-xml").parse(
-            {"status_code": 200, "headers": {}, "body": body}, shape
-        )
-    except parsers.ResponseParserError as exc:
-        raise ValueError(f"the XML body is not well formed: {exc}") from None
-    return parsed.get(payload, {})

@@ -96,3 +96,18 @@ def test_an_unknown_request_still_gets_a_protocol_for_its_error(catalog):
     assert unknown.service is None and unknown.protocol == "rest-json"
     form = urlencode({"Action": "Nothing"}).encode()
     assert catalog.resolve(request(body=form)).protocol == "query"
+
+
+def test_a_protocol_the_service_does_not_speak_names_no_operation(catalog):
+    form = urlencode({"Action": "ListClusters", "Version": "2014-11-13"}).encode()
+    found = catalog.resolve(request(body=form, signed="ecs"))
+    assert (found.service, found.operation, found.protocol) == ("ecs", None, "json")
+
+
+def test_errors_for_no_known_service_are_in_the_protocol_its_client_reads(catalog):
+    s3_client = request("GET", "/bucket", headers={"X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"})
+    assert catalog.resolve(s3_client).protocol == "rest-xml"
+    ec2 = urlencode({"Action": "DescribeVpcs", "Version": "2016-11-15"}).encode()
+    assert catalog.resolve(request(body=ec2)).protocol == "ec2"
+    target = request(headers={"X-Amz-Target": "Nobody.Nothing"})
+    assert catalog.resolve(target).protocol == "json"

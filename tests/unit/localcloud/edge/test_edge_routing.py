@@ -60,7 +60,7 @@ class Duplicate(Provider):
         return [Route("cognito-idp", "InitiateAuth", lambda call: {})]
 
 
-def test_an_unsigned_browser_call_reaches_its_provider_and_errors_in_json(make_cloud):
+def test_an_unsigned_browser_call_reaches_its_provider_once_well_formed(make_cloud):
     cloud = make_cloud(CognitoHook)
     CognitoHook.calls.clear()
     response = requests.post(
@@ -76,6 +76,7 @@ def test_an_unsigned_browser_call_reaches_its_provider_and_errors_in_json(make_c
     assert response.headers["x-amzn-ErrorType"] == "SerializationException"
     assert response.json()["__type"] == "SerializationException"
     assert "malformed request" in response.json()["message"]
+    assert CognitoHook.calls == []  # the edge answered it: providers only see well-formed calls
 
     good = requests.post(
         f"{cloud.edge_url}/",
@@ -87,8 +88,8 @@ def test_an_unsigned_browser_call_reaches_its_provider_and_errors_in_json(make_c
         timeout=10,
     )
     assert good.json()["AuthenticationResult"]["AccessToken"] == "token"
-    # both reached the hook (not moto); unsigned calls use the cloud's region
-    assert CognitoHook.calls == [(None, "us-east-1")] * 2
+    # it reached the hook (not moto); unsigned calls use the cloud's region
+    assert CognitoHook.calls == [(None, "us-east-1")]
 
 
 def test_a_json_provider_error_is_a_client_error_with_its_code(make_cloud):
@@ -154,3 +155,19 @@ def test_an_unsigned_request_for_no_known_service_is_a_clear_400(make_cloud):
         f"{cloud.edge_url}/", data=b"x", headers={"Content-Length": "abc"}, timeout=5
     )
     assert bad.status_code == 400
+
+
+def test_providers_can_ask_moto_directly_past_their_own_routes(make_cloud):
+    cloud = make_cloud(LoadBalancerHook)
+    elbv2 = edge_client(cloud.edge_url, "elbv2", "ap-south-1")
+    assert elbv2.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerName"] == (
+        "in-ap-south-1"  # the hook answers clients
+    )
+    direct = cloud.ctx.moto("elbv2", "DescribeLoadBalancers", "ap-south-1")
+    assert direct["LoadBalancers"] == []  # moto's own answer
+    edge_client(cloud.edge_url, "s3").create_bucket(Bucket="asked-directly")
+    names = [b["Name"] for b in cloud.ctx.moto("s3", "ListBuckets", "us-east-1")["Buckets"]]
+    assert "asked-directly" in names
+    with pytest.raises(ServiceError) as caught:
+        cloud.ctx.moto("ecs", "DescribeTaskDefinition", "us-east-1", taskDefinition="none")
+    assert caught.value.status == 400

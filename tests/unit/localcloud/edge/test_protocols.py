@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
-from botocore import parsers
+from botocore import parsers, serialize
 
 from mysfits_lab.localcloud.edge.catalog import operation_model
-from mysfits_lab.localcloud.edge.protocols import error_response, request_params, result_response
+from mysfits_lab.localcloud.edge.params import request_params
+from mysfits_lab.localcloud.edge.protocols import error_response, result_response
 from tests.unit.localcloud.edge.test_catalog import request
 
 
@@ -95,3 +97,68 @@ def test_a_json_body_that_is_not_an_object_is_malformed():
     req.body = b"[1, 2]"
     with pytest.raises(ValueError):
         request_params("cognito-idp", "SignUp", "json", req)
+
+
+ROUND_TRIPS = [
+    (
+        "elbv2",
+        "CreateLoadBalancer",
+        {"Name": "nlb", "Subnets": ["s-1", "s-2"], "Tags": [{"Key": "k", "Value": "v"}]},
+    ),
+    (
+        "cloudformation",
+        "CreateStack",
+        {
+            "StackName": "s",
+            "TemplateBody": "{}",
+            "Parameters": [{"ParameterKey": "P", "ParameterValue": "1"}],
+            "Capabilities": ["CAPABILITY_IAM"],
+            "TimeoutInMinutes": 5,
+            "DisableRollback": False,
+        },
+    ),
+    ("sns", "CreateTopic", {"Name": "t", "Attributes": {"DisplayName": "d", "Policy": "{}"}}),
+    (
+        "ec2",
+        "RunInstances",
+        {
+            "ImageId": "ami-1",
+            "MinCount": 1,
+            "MaxCount": 2,
+            "SecurityGroupIds": ["sg-1", "sg-2"],
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}
+            ],
+            "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}],
+        },
+    ),
+    (
+        "apigateway",
+        "PutIntegration",
+        {
+            "restApiId": "r",
+            "resourceId": "res",
+            "httpMethod": "GET",
+            "type": "HTTP_PROXY",
+            "integrationHttpMethod": "POST",  # "httpMethod" in the JSON body
+            "uri": "http://127.0.0.1/",
+            "requestParameters": {"integration.request.header.x": "'1'"},
+        },
+    ),
+    ("lambda", "ListFunctions", {"MaxItems": 5, "FunctionVersion": "ALL"}),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "params"), ROUND_TRIPS)
+def test_requests_read_back_as_botocore_wrote_them(service, operation, params):
+    """The inverse of botocore's serializers: what a caller passed, read from the wire."""
+    model = operation_model(service, operation)
+    protocol = model.service_model.resolved_protocol
+    wire = serialize.create_serializer(protocol).serialize_to_request(params, model)
+    body = wire["body"]
+    if isinstance(body, dict):
+        body = urlencode(body).encode()
+    query = urlencode(wire["query_string"], doseq=True)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **wire["headers"]}
+    req = request(wire["method"], wire["url_path"], query=query, headers=headers, body=body or b"")
+    assert request_params(service, operation, protocol, req) == params

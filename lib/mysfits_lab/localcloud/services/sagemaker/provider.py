@@ -17,26 +17,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import boto3
-from botocore import xform_name
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request
 
-from ...constants import ACCOUNT_ID, DUMMY_CREDENTIALS
+from ...constants import ACCOUNT_ID
 from ...core.provider import Context, Provider
 from ...edge import Call, ControlRule, Route, ServiceError
 from . import listing
 from .endpoints import Hosting
 from .models import Endpoint, TrainingJob
 from .training import TrainingEngine
-
-# Marks the provider's own List calls, which moto answers unchanged: the provider pages through
-# them to see every entry before it filters (a header, since the edge routes by operation).
-UNFILTERED = "x-localcloud-unfiltered"
-
-
-def _mark_unfiltered(request: Any, **_: Any) -> None:
-    request.headers[UNFILTERED] = "1"
 
 
 class SageMakerProvider(Provider):
@@ -48,8 +38,6 @@ class SageMakerProvider(Provider):
         self.hosting = Hosting(ctx, self.workdir() / "endpoints")
         # The name check and moto's record of a new job or endpoint must not interleave.
         self._creating = threading.Lock()
-        self._unfiltered_clients: dict[str, Any] = {}
-        self._clients_lock = threading.Lock()
 
     def routes(self) -> list[Route]:
         handlers: dict[str, Callable[[Call], Any]] = {
@@ -165,8 +153,6 @@ class SageMakerProvider(Provider):
 
     # -- lists --------------------------------------------------------------------------
     def _list(self, call: Call) -> dict[str, Any]:
-        if call.request.headers.get(UNFILTERED):
-            return call.moto()
         operation = call.operation or ""
         entries = self._every_entry(call.region, operation)
         if operation == "ListTrainingJobs":
@@ -176,21 +162,16 @@ class SageMakerProvider(Provider):
         return listing.answer(operation, entries, call.params)
 
     def _every_entry(self, region: str, operation: str) -> list[dict[str, Any]]:
-        """moto's complete, unfiltered list, through the edge (moto is reached by its API)."""
-        with self._clients_lock:
-            if region not in self._unfiltered_clients:
-                client = boto3.client(
-                    "sagemaker",
-                    endpoint_url=self.ctx.edge_url,
-                    region_name=region,
-                    **DUMMY_CREDENTIALS,
-                )
-                client.meta.events.register("before-sign.sagemaker", _mark_unfiltered)
-                self._unfiltered_clients[region] = client
-            client = self._unfiltered_clients[region]
+        """moto's complete, unfiltered list (asked directly, past this provider's route)."""
         key = listing.LISTINGS[operation].key
-        pages = client.get_paginator(xform_name(operation)).paginate()
-        return [entry for page in pages for entry in page[key]]
+        entries: list[dict[str, Any]] = []
+        token: dict[str, Any] = {}
+        while True:
+            page = self.ctx.moto("sagemaker", operation, region, MaxResults=100, **token)
+            entries.extend(page.get(key, []))
+            if not page.get("NextToken"):
+                return entries
+            token = {"NextToken": page["NextToken"]}
 
     # -- runtime --------------------------------------------------------------------------
     def _invoke_endpoint(self, call: Call) -> dict[str, Any]:

@@ -20,6 +20,7 @@ PROVIDERS: dict[str, str] = {
     "loadbalancers": ".services.elb.provider:LoadBalancerProvider",
     "ecs": ".services.ecs.provider:EcsProvider",
     "sagemaker": ".services.sagemaker.provider:SageMakerProvider",
+    "codepipeline": ".services.codepipeline.provider:CodePipelineProvider",
 }
 
 

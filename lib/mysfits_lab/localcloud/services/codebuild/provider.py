@@ -5,6 +5,9 @@ anything. Here StartBuild still goes through moto (it validates the project and 
 build), then a ``Build`` (build.py) runs it on this machine. The builds live here, so
 BatchGetBuilds, ListBuilds, ListBuildsForProject, StopBuild and RetryBuild answer from them;
 UpdateProject, which moto lacks, re-creates the project in moto with the change merged in.
+CODEPIPELINE projects (source and artifacts come from the pipeline, so they have no location)
+are recorded in moto, which requires a location, with a placeholder that answers leave out; a
+pipeline runs them with S3 source and artifacts overrides.
 
 Control: ``GET /_localcloud/codebuild`` lists the builds with their status and workspace folder.
 """
@@ -15,6 +18,7 @@ import logging
 import threading
 from typing import Any
 
+from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request
 
 from ...core.provider import Context, Provider
@@ -40,10 +44,33 @@ _PROJECT_FIELDS = (
 )
 MIN_QUEUED_TIMEOUT_MINUTES = 5
 STOP_WAIT_SECONDS = 10.0
+PIPELINE_PLACEHOLDER = "codepipeline"  # moto's location of a CODEPIPELINE source or artifacts
 
 
 def _not_found(what: str) -> ServiceError:
     return ServiceError("ResourceNotFoundException", f"{what} does not exist")
+
+
+def _with_placeholders(project: dict[str, Any]) -> dict[str, Any] | None:
+    """``project`` with a location for its CODEPIPELINE settings that lack one (None: none
+    lacks one)."""
+    placed = dict(project)
+    for key in ("source", "artifacts"):
+        setting = project.get(key) or {}
+        if setting.get("type") == "CODEPIPELINE" and not setting.get("location"):
+            placed[key] = setting | {"location": PIPELINE_PLACEHOLDER}
+    return placed if placed != project else None
+
+
+def _without_placeholders(project: dict[str, Any]) -> dict[str, Any]:
+    for key in ("source", "artifacts"):
+        setting = project.get(key) or {}
+        if (
+            setting.get("type") == "CODEPIPELINE"
+            and setting.get("location") == PIPELINE_PLACEHOLDER
+        ):
+            del setting["location"]
+    return project
 
 
 class CodeBuildProvider(Provider):
@@ -65,6 +92,8 @@ class CodeBuildProvider(Provider):
             Route("codebuild", "ListBuilds", self._list_builds),
             Route("codebuild", "StopBuild", self._stop_build),
             Route("codebuild", "UpdateProject", self._update_project),
+            Route("codebuild", "CreateProject", self._create_project),
+            Route("codebuild", "BatchGetProjects", self._batch_get_projects),
         ]
 
     def control(self) -> list[ControlRule]:
@@ -140,6 +169,25 @@ class CodeBuildProvider(Provider):
         return {"build": build.snapshot()}
 
     # -- projects ---------------------------------------------------------------------------
+    def _create_project(self, call: Call) -> dict[str, Any]:
+        placed = _with_placeholders(call.params)
+        if placed is None:
+            answer = call.moto()
+        else:  # comes back here with the placeholders, for moto to record
+            try:
+                answer = self._codebuild(call.region).create_project(**placed)
+            except ClientError as exc:
+                error = exc.response["Error"]
+                status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+                raise ServiceError(error["Code"], error.get("Message", ""), status) from None
+        answer["project"] = _without_placeholders(answer["project"])
+        return answer
+
+    def _batch_get_projects(self, call: Call) -> dict[str, Any]:
+        answer = call.moto()
+        answer["projects"] = [_without_placeholders(p) for p in answer.get("projects", [])]
+        return answer
+
     def _update_project(self, call: Call) -> dict[str, Any]:
         """moto has no UpdateProject: merge the change and re-create the project in moto."""
         update = call.params

@@ -1,0 +1,1 @@
+"""CodePipeline: pipelines whose executions really run (S3 source → CodeBuild → ECS deploy)."""

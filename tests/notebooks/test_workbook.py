@@ -13,6 +13,7 @@ import requests
 from mysfits_lab.outputs import OutputsStore
 from mysfits_lab.paths import learner_dir
 from mysfits_lab.runner import run_notebooks
+from tests.helpers import free_port
 
 
 def _cell_text(path: Path, marker: str) -> str:
@@ -67,19 +68,25 @@ def test_cli_run_reports_the_failing_notebook_and_cell(tmp_path):
     params.metadata["tags"] = ["parameters"]
     broken.cells = [params, nbformat.v4.new_code_cell("raise ValueError('the bucket is on fire')")]
     nbformat.write(broken, tmp_path / "00-setup.ipynb")
-    # The broken notebook fails before it connects: no cloud needed, only its own folders.
+    # Its own folders and its own cloud (the runner starts one before the first notebook).
     env = os.environ | {
         "MYSFITS_LAB_NOTEBOOKS": str(tmp_path),
         "MYSFITS_LAB_HOME": str(tmp_path / "home"),
         "MYSFITS_LAB_RUNS": str(tmp_path / "runs"),
+        "MYSFITS_LAB_EDGE_PORT": str(free_port()),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "mysfits_lab.cli", "run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "mysfits_lab.cli", "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "mysfits_lab.cli", "cloud", "down"], env=env, timeout=60
+        )
     assert result.returncode == 1
     # cell numbers are execution counts in the executed notebook (after papermill's injected cell)
     assert "FAILED: 00-setup at cell [3]: ValueError: the bucket is on fire" in result.stdout

@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-SUITES = ["workbook", "service", "health", "recommender"]
+SUITES = ["workbook", "service", "pipeline", "health", "recommender"]
 
 
 def main(argv: list[str]) -> int:

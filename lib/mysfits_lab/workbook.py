@@ -43,15 +43,19 @@ MODULES: tuple[Module, ...] = (
     ),
     Module(
         "02b-pipeline",
-        "CodePipeline: source, build and deploy of the service",
+        "CodePipeline from an S3 source: CodeBuild builds the service, ECS deploys each change",
+        steps="pipeline",
+        prerequisites=("01-static-site", "02a-service"),
         outputs=("pipeline",),
-        planned=True,
+        key_outputs=("pipeline.name",),
     ),
     Module(
         "03-data",
-        "DynamoDB table of mysfits; the service reads from it",
+        "DynamoDB table of the 12 mysfits, two indexes; the pipeline switches the service to it",
+        steps="data",
+        prerequisites=("01-static-site", "02a-service", "02b-pipeline"),
         outputs=("data",),
-        planned=True,
+        key_outputs=("data.table",),
     ),
     Module(
         "04-users-api",

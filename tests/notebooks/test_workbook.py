@@ -26,7 +26,14 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
     first = executed_workbook
     assert first.ok, first.failed
     ran = {r.notebook: r for r in first.runs}
-    assert list(ran) == ["00-setup", "01-static-site", "02a-service", "07-recommendations"]
+    assert list(ran) == [
+        "00-setup",
+        "01-static-site",
+        "02a-service",
+        "02b-pipeline",
+        "03-data",
+        "07-recommendations",
+    ]
     assert "shows 6 mysfits from mysfits.json" in _cell_text(
         ran["01-static-site"].output_path, "check_site"
     )
@@ -34,14 +41,26 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
         ran["02a-service"].output_path, "check_api"
     )
     assert "shows 6 mysfits from the API" in _cell_text(ran["02a-service"].output_path, "check_api")
+    assert "GET /mysfits lists 12 mysfits; the filters' counts match" in _cell_text(
+        ran["03-data"].output_path, "NBVAL_CHECK_OUTPUT"
+    )
     assert "Recommendation works" in _cell_text(
         ran["07-recommendations"].output_path, "NBVAL_CHECK_OUTPUT"
     )
 
-    again = run_notebooks(only=["01", "02a", "07"])  # idempotent: no error, nothing new
+    # Idempotent: no error, nothing new. In workbook order, so 02b and 03 release their source
+    # changes again after 02a has rolled the service to its own image.
+    again = run_notebooks(only=["01", "02a", "02b", "03", "07"])
     assert again.ok, again.failed
-    assert "Reusing" in _cell_text(again.runs[1].output_path, "build_service_image")
-    assert "Reusing training job" in _cell_text(again.runs[2].output_path, "rec.train")
+    rerun = {r.notebook: r for r in again.runs}
+    assert "Reusing" in _cell_text(rerun["02a-service"].output_path, "build_service_image")
+    assert "Wrote 12 mysfits" in _cell_text(rerun["03-data"].output_path, "load_mysfits")
+    assert "GET /mysfits lists 12 mysfits" in _cell_text(
+        rerun["03-data"].output_path, "NBVAL_CHECK_OUTPUT"
+    )
+    assert "Reusing training job" in _cell_text(
+        rerun["07-recommendations"].output_path, "rec.train"
+    )
 
     from mysfits_lab import Lab
 
@@ -55,11 +74,16 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
         )
         == 1
     )
+    tables = lab.client("dynamodb").list_tables()["TableNames"]
+    assert [t for t in tables if "MysfitsTable" in t] == ["mysfit-MysfitsTable"]
     assert len(lab.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
     assert len(lab.client("sagemaker").list_endpoints()["Endpoints"]) == 1
     store = OutputsStore(learner_dir("mysfit") / "outputs.json", "mysfit")
     assert requests.get(f"{store.get('website.url')}/", timeout=10).status_code == 200
     assert store.get("recommendations.endpoint_name") == "mysfit-knn-ml-m4-xlarge"
+    assert store.get("data.table") == "mysfit-MysfitsTable"
+    listing = requests.get(f"{store.get('service.url')}/mysfits", timeout=10).json()["mysfits"]
+    assert len(listing) == 12, "the service reads the table after the reruns too"
 
 
 def test_cli_run_reports_the_failing_notebook_and_cell(tmp_path):

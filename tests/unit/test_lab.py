@@ -58,6 +58,9 @@ def test_site_config_switches_features_on_as_outputs_appear(tmp_path, monkeypatc
     lab.outputs.record("02a-service", {"service.url": "http://nlb:80/"})
     config = website.site_config(lab)
     assert config["stage"] == 2 and config["mysfitsApiEndpoint"] == "http://nlb:80"
+    lab.outputs.record("03-data", {"data.table": "mysfit-MysfitsTable"})
+    config = website.site_config(lab)
+    assert config["stage"] == 3 and config["mysfitsApiEndpoint"] == "http://nlb:80"
     lab.outputs.record("04-users-api", {"api.url": "https://api/prod", "users.user_pool_id": "p"})
     config = website.site_config(lab)
     assert config["stage"] == 4 and config["mysfitsApiEndpoint"] == "https://api/prod"

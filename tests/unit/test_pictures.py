@@ -164,6 +164,7 @@ def test_the_layout_check_catches_a_label_out_of_its_box_and_a_loose_arrow():
                 "service.log_group",
             ],
         ),
+        ("03-data", ["data.table", "pipeline.name", "service.name", "website.bucket"]),
         ("07-recommendations", ["recommendations.training_job", "recommendations.endpoint_name"]),
     ],
 )

@@ -85,7 +85,7 @@ def test_the_runner_runs_the_rows_that_have_notebooks_and_shows_their_key_output
 def test_the_setup_plan_lists_every_later_row(lab):
     plan = {row["notebook"]: row for row in setup.plan(lab)}
     assert list(plan) == workbook.notebooks()[1:]
-    assert plan["03-data"]["status"] == "not in this workbook yet"
+    assert plan["04-users-api"]["status"] == "not in this workbook yet"
     assert plan["01-static-site"]["status"] == "to do"
     assert plan["07-recommendations"]["builds"] == workbook.module("07-recommendations").builds
 

@@ -51,6 +51,16 @@ def _image(values: Values) -> list[str] | None:
     return [uri.split("/", 1)[-1]] if uri else None
 
 
+def _pipeline(values: Values) -> list[str] | None:
+    name = value(values, "pipeline.name")
+    return [name, "Source → Build → Deploy"] if name else None
+
+
+def _table(values: Values) -> list[str] | None:
+    name = value(values, "data.table")
+    return [name, "indexes GoodEvilIndex, LawChaosIndex"] if name else None
+
+
 def _model_location(values: Values) -> tuple[str, str] | None:
     """``s3://bucket/key`` of the trained model, as (bucket, key)."""
     uri = value(values, "recommendations.model_data")
@@ -130,6 +140,41 @@ PARTS: dict[str, Part] = {
     "logs": Part(
         "CloudWatch Logs", "log group", "monitoring", "02a-service", outputs("service.log_group")
     ),
+    "pipeline-notebook": Part(
+        "Notebook",
+        "this notebook",
+        "client",
+        "02b-pipeline",
+        always("uploads the service's source.zip"),
+    ),
+    "source-bucket": Part(
+        "S3 source",
+        "versioned source bucket",
+        "storage",
+        "02b-pipeline",
+        outputs("pipeline.source_bucket"),
+    ),
+    "pipeline": Part(
+        "CodePipeline", "Source → Build → Deploy", "devtools", "02b-pipeline", _pipeline
+    ),
+    "pipeline-build": Part(
+        "CodeBuild",
+        "build project: buildspec.yml",
+        "devtools",
+        "02b-pipeline",
+        outputs("pipeline.project"),
+    ),
+    "artifacts": Part(
+        "S3 artifacts",
+        "artifact store bucket",
+        "storage",
+        "02b-pipeline",
+        outputs("pipeline.artifacts_bucket"),
+    ),
+    "table-notebook": Part(
+        "Notebook", "this notebook", "client", "03-data", always("loads the 12 mysfits")
+    ),
+    "table": Part("DynamoDB table", "MysfitsTable, two indexes", "storage", "03-data", _table),
     "data-notebook": Part(
         "Notebook",
         "this notebook",
@@ -238,6 +283,67 @@ _SERVICE_ARROWS = (
     Arrow("ecr", "fargate", "pull"),
     Arrow("fargate", "logs", "logs"),
 )
+# 02b: a source upload flows Source → Build → Deploy, through ECR, to the service behind the NLB.
+_PIPELINE_SLOTS = (
+    Slot("pipeline-notebook", 0, 0),
+    Slot("source-bucket", 1, 0),
+    Slot("artifacts", 3, 0),
+    Slot("pipeline", 1, 1, span=3),
+    Slot("pipeline-build", 1, 2),
+    Slot("ecr", 2, 2),
+    Slot("fargate", 3, 2),
+    Slot("browser", 2, 3),
+    Slot("nlb", 3, 3),
+)
+_PIPELINE_ARROWS = (
+    Arrow("pipeline-notebook", "source-bucket", "upload"),
+    Arrow("source-bucket", "pipeline", "Source"),
+    Arrow("pipeline", "artifacts", "artifacts"),
+    Arrow("pipeline", "pipeline-build", "Build"),
+    Arrow("pipeline-build", "ecr", "push"),
+    Arrow("ecr", "fargate", "pull"),
+    Arrow("pipeline", "fargate", "Deploy"),
+    Arrow("browser", "nlb", "API"),
+    Arrow("nlb", "fargate", "8080"),
+)
+# In the plan, the pipeline hangs below the registry its builds push to.
+_PLAN_PIPELINE_SLOTS = (
+    Slot("pipeline-build", 3, 2),
+    Slot("pipeline-notebook", 0, 3),
+    Slot("source-bucket", 1, 3),
+    Slot("pipeline", 2, 3, span=2),
+    Slot("artifacts", 3, 4),
+)
+_PLAN_PIPELINE_ARROWS = (
+    Arrow("pipeline-build", "ecr", "push"),
+    Arrow("pipeline-notebook", "source-bucket", "upload"),
+    Arrow("source-bucket", "pipeline", "Source"),
+    Arrow("pipeline", "pipeline-build", "Build"),
+    Arrow("pipeline", "artifacts", "artifacts"),
+)
+# 03: the service reads the table; the notebook loads it and pushes the settings change that
+# the pipeline deploys.
+_DATA_SLOTS = (
+    Slot("website", 0, 0),
+    Slot("browser", 0, 1),
+    Slot("nlb", 1, 1),
+    Slot("fargate", 2, 1),
+    Slot("table", 3, 1),
+    Slot("pipeline", 2, 2),
+    Slot("table-notebook", 3, 2),
+)
+_DATA_ARROWS = (
+    Arrow("browser", "website", "page"),
+    Arrow("browser", "nlb", "API"),
+    Arrow("nlb", "fargate", "8080"),
+    Arrow("fargate", "table", "reads"),
+    Arrow("table-notebook", "table", "load 12"),
+    Arrow("table-notebook", "pipeline", "push"),
+    Arrow("pipeline", "fargate", "Deploy"),
+)
+# In the plan, below the pipeline: every place next to the service is taken.
+_PLAN_DATA_SLOTS = (Slot("table-notebook", 0, 4), Slot("table", 1, 4))
+_PLAN_DATA_ARROWS = (Arrow("table-notebook", "table", "load 12"),)
 _RECOMMENDER_ARROWS = (
     Arrow("data-notebook", "training-data", "upload"),
     Arrow("training-data", "training-job", "train"),
@@ -261,9 +367,21 @@ def _recommender_slots(top: int) -> tuple[Slot, ...]:
 # One row per written notebook; 00-setup's is the plan: every part, badged by its notebook.
 PICTURES: dict[str, Picture] = {
     "00-setup": Picture(
-        slots=(Slot("site-files", 1, 0), *_SERVICE_SLOTS, *_recommender_slots(top=3))
+        slots=(
+            Slot("site-files", 1, 0),
+            *_SERVICE_SLOTS,
+            *_PLAN_PIPELINE_SLOTS,
+            *_PLAN_DATA_SLOTS,
+            *_recommender_slots(top=5),
+        )
         + ((Slot("planned", 0, 2, span=2),) if PLANNED else ()),
-        arrows=(Arrow("site-files", "website", "upload"), *_SERVICE_ARROWS, *_RECOMMENDER_ARROWS),
+        arrows=(
+            Arrow("site-files", "website", "upload"),
+            *_SERVICE_ARROWS,
+            *_PLAN_PIPELINE_ARROWS,
+            *_PLAN_DATA_ARROWS,
+            *_RECOMMENDER_ARROWS,
+        ),
         frames=("vpc", "public-subnets", "service-subnets"),
     ),
     "01-static-site": Picture(
@@ -274,6 +392,10 @@ PICTURES: dict[str, Picture] = {
         slots=_SERVICE_SLOTS,
         arrows=_SERVICE_ARROWS,
         frames=("vpc", "public-subnets", "service-subnets"),
+    ),
+    "02b-pipeline": Picture(slots=_PIPELINE_SLOTS, arrows=_PIPELINE_ARROWS),
+    "03-data": Picture(
+        slots=_DATA_SLOTS, arrows=_DATA_ARROWS, frames=("vpc", "public-subnets", "service-subnets")
     ),
     "07-recommendations": Picture(slots=_recommender_slots(top=0), arrows=_RECOMMENDER_ARROWS),
 }

@@ -9,7 +9,7 @@ import hashlib
 import boto3
 
 from ..lab import Lab, s3_website_url
-from ..steps import network, recommendations, service
+from ..steps import data, network, pipeline, recommendations, service
 from .catalogue import Values
 
 
@@ -51,6 +51,13 @@ def sample_outputs(
             "image_uri": f"{account}.dkr.ecr.{region}.amazonaws.com/{names.repository}"
             f":src-{_hex('source', 12)}",
         },
+        "pipeline": {
+            "name": pipeline.Names.of(lab).pipeline,
+            "source_bucket": pipeline.Names.of(lab).source_bucket,
+            "artifacts_bucket": pipeline.Names.of(lab).artifacts_bucket,
+            "project": pipeline.Names.of(lab).project,
+        },
+        "data": {"table": data.table_name(lab)},
         "recommendations": {
             "endpoint_name": recommendations.endpoint_name(lab),
             "training_job": job,

@@ -3,7 +3,9 @@
 Same calls on both targets. The table is the original's ``dynamodb-table.json`` with the
 learner's prefix, the lab's tags and on-demand billing; the items are its
 ``populate-dynamodb.json``. The service switches to the table through its source: the two
-lines of ``app/settings.json`` that ``service_settings`` gives, pushed through the pipeline.
+lines of ``app/settings.json`` that ``service_settings`` gives, pushed through the pipeline of
+module 02b; ``build`` (what ``Lab.prepare`` of a later module runs) pushes them only while the
+service does not read the table yet.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 import requests
 from botocore.exceptions import ClientError
 
-from .. import service_bundle
+from .. import service_bundle, show
 from ..lab import Lab, LabError
 from ..paths import data_dir
 from ..waiting import wait_until
+from . import pipeline, website
 from .aws_errors import error_code, tolerate
 
 MODULE = "03-data"
@@ -174,6 +177,38 @@ def table_summary(table: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def key_rows(lab: Lab) -> list[dict[str, str]]:
+    """The table's key and each index's keys, one row each: how the service can ask for items."""
+    table = describe_table(lab)
+    if table is None:
+        raise LabError(f"table {table_name(lab)} does not exist: run step 1 first")
+
+    def key(schema: list[dict[str, str]], kind: str) -> str:
+        return next((k["AttributeName"] for k in schema if k["KeyType"] == kind), "-")
+
+    rows = [
+        {
+            "index": "(the table)",
+            "partition key": key(table["KeySchema"], "HASH"),
+            "sort key": key(table["KeySchema"], "RANGE"),
+            "projection": "-",
+            "answers": "GET /mysfits/<id>, GET /mysfits (Scan)",
+        }
+    ]
+    for index in sorted(table.get("GlobalSecondaryIndexes", []), key=lambda i: i["IndexName"]):
+        partition = key(index["KeySchema"], "HASH")
+        rows.append(
+            {
+                "index": index["IndexName"],
+                "partition key": partition,
+                "sort key": key(index["KeySchema"], "RANGE"),
+                "projection": index["Projection"]["ProjectionType"],
+                "answers": f"GET /mysfits?filter={partition}&value=... (Query)",
+            }
+        )
+    return rows
+
+
 # -- the items ------------------------------------------------------------------------------
 @dataclass
 class LoadReport:
@@ -248,6 +283,17 @@ def index_counts(lab: Lab) -> dict[str, dict[str, int]]:
     return counts
 
 
+def count_rows(counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """``index_counts`` as a table: one row per index, its values' counts in the site's order."""
+    return [
+        {
+            "index": f"{name}Index",
+            "mysfits per value": ", ".join(f"{v} {n}" for v, n in values.items()),
+        }
+        for name, values in counts.items()
+    ]
+
+
 # -- the service's source change ---------------------------------------------------------------
 def shipped_settings() -> str:
     """``app/settings.json`` as the service ships it (the catalogue backend)."""
@@ -271,29 +317,88 @@ def settings_diff(lab: Lab) -> str:
     )
 
 
+def service_reads_table(lab: Lab, timeout: float = 5.0) -> bool:
+    """Whether the service at ``service.url`` lists the table's 12 mysfits (its catalogue
+    backend lists 6)."""
+    url = lab.outputs.get_or("service.url")
+    if not url:
+        return False
+    try:
+        answer = requests.get(f"{url.rstrip('/')}/mysfits", timeout=timeout)
+        return answer.status_code == 200 and len(answer.json()["mysfits"]) == len(mysfit_items())
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return False
+
+
+def push_settings(lab: Lab, settings: str) -> str:
+    """Release the service's source with ``app/settings.json`` replaced by ``settings``, through
+    the pipeline of module 02b; returns the pipeline execution that deployed it."""
+    execution = pipeline.push_source(lab, {SERVICE_SETTINGS: settings})
+    pipeline.wait_for_release(lab, execution)
+    return execution
+
+
+def switch_service(lab: Lab) -> str | None:
+    """Point the service at the table unless it already reads it: the execution id of the
+    release, or None when nothing had to be pushed."""
+    if service_reads_table(lab):
+        return None
+    return push_settings(lab, service_settings(lab))
+
+
+def restore_service(lab: Lab) -> str | None:
+    """Point the service back at its catalogue (the settings it ships with), so that it does
+    not answer 503 once the table is gone: the execution id, or None when it does not read the
+    table."""
+    if not service_reads_table(lab):
+        return None
+    return push_settings(lab, shipped_settings())
+
+
 # -- outputs, check, whole module --------------------------------------------------------
 def record(lab: Lab) -> dict[str, Any]:
-    return lab.outputs.record(MODULE, {"data.table": table_name(lab)})
+    recorded = lab.outputs.record(MODULE, {"data.table": table_name(lab)})
+    if website.is_built(lab):  # the site's stage: "Module 3 — mysfits in DynamoDB"
+        website.publish_config(lab)
+    return recorded
+
+
+def _has_pipeline(lab: Lab) -> bool:
+    return bool(lab.outputs.get_or("pipeline.name") and lab.outputs.get_or("service.url"))
 
 
 def build(lab: Lab) -> dict[str, Any]:
+    """The table, its 12 mysfits, and (when module 02b's pipeline exists, as ``Lab.prepare``
+    makes sure) the service switched to the table through the pipeline."""
     create_table(lab)
     load_mysfits(lab)
-    return record(lab)
+    recorded = record(lab)
+    if _has_pipeline(lab):
+        switch_service(lab)
+    else:
+        show.note(
+            "No pipeline recorded (02b-pipeline): the table is ready, the service still "
+            "serves its catalogue."
+        )
+    return recorded
 
 
 def is_built(lab: Lab) -> bool:
+    """The table is ACTIVE with every mysfit, and the service reads it (when there is a
+    pipeline to switch it with)."""
     if not lab.outputs.get_or("data.table"):
         return False
     try:
         table = describe_table(lab)
-        return (
+        if not (
             table is not None
             and table["TableStatus"] == "ACTIVE"
             and count_items(lab) >= len(mysfit_items())
-        )
+        ):
+            return False
     except ClientError:
         return False
+    return not _has_pipeline(lab) or service_reads_table(lab)
 
 
 @dataclass
@@ -419,4 +524,6 @@ def teardown(lab: Lab) -> list[str]:
     if table is not None:
         _wait_until_gone(lab, name)
     lab.outputs.forget("data.table")
+    if website.is_built(lab):
+        website.publish_config(lab)
     return removed

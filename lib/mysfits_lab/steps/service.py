@@ -112,13 +112,22 @@ def container_definition(lab: Lab, image_uri: str, environment: dict[str, str]) 
 def register_task_definition(
     lab: Lab, image_uri: str, environment: dict[str, str] | None = None
 ) -> str:
-    """Register a revision, unless the latest one already runs this image and environment."""
+    """Register a revision, unless the latest one already runs this image and environment.
+
+    No environment by default: the service's own ``app/settings.json`` (part of its source, so
+    module 03 changes it through the pipeline) chooses its backend, and a ``MYSFITS_*``
+    variable here would override that file.
+    """
     ecs, family = lab.client("ecs"), Names.of(lab).family
-    wanted = container_definition(lab, image_uri, environment or {"MYSFITS_BACKEND": "catalogue"})
+    wanted = container_definition(lab, image_uri, environment or {})
     try:
         latest = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
         current = latest["containerDefinitions"][0]
-        if all(current.get(k) == wanted[k] for k in ("image", "environment", "portMappings")):
+        # An empty environment may come back as [] or not at all: both mean none.
+        if all(
+            (current.get(k) or []) == (wanted[k] or [])
+            for k in ("image", "environment", "portMappings")
+        ):
             return latest["taskDefinitionArn"]
     except ClientError:
         pass  # no revision yet

@@ -106,6 +106,7 @@ def site_config(lab: Lab) -> dict[str, Any]:
     }
     stages = [
         (2, "service.url"),
+        (3, "data.table"),
         (4, "api.url"),
         (5, "clicks.url"),
         (6, "questions.url"),

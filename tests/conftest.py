@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mysfits_lab.localcloud import control
+from tests.browser.chromium import browser, chromium_executable  # noqa: F401 - fixtures
 from tests.helpers import free_port
 
 # Variables Lab.connect sets for SDKs; restored after each test so moto's in-process mocks in

@@ -18,25 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.availability import browser_unavailable
-
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WEB_DIR = REPO / "assets" / "web"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-MISSING_CHROMIUM = (
-    "/usr/bin/chromium is not installed. Install Debian's browser with `apt-get install chromium` "
-    "(do not let Playwright download one: there is no internet)."
-)
-MISSING_PLAYWRIGHT = "playwright is not installed: pip install -e '.[dev]'"
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
@@ -45,31 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def chromium_executable() -> str:
-    """Path of the system Chromium."""
-    if not CHROMIUM.exists():
-        browser_unavailable(MISSING_CHROMIUM)
-    return str(CHROMIUM)
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_executable: str) -> Iterator[object]:
-    """One headless Chromium for the whole session."""
-    try:
-        from playwright import sync_api
-    except ImportError:
-        browser_unavailable(MISSING_PLAYWRIGHT)
-    with sync_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(
-            executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

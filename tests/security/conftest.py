@@ -2,8 +2,6 @@
 by Playwright, and tiny local servers."""
 
 from tests.browser.conftest import (  # noqa: F401 - fixtures, found by name
-    browser,
-    chromium_executable,
     console_errors,
     offsite_requests,
     page,

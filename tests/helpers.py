@@ -10,11 +10,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+import requests
 
 from mysfits_lab.localcloud.constants import DEFAULT_REGION, DUMMY_CREDENTIALS
 from mysfits_lab.localcloud.core.ports import free_port
 
-__all__ = ["assert_dead", "descendants", "edge_client", "free_port", "pids_alive", "wait_for"]
+__all__ = [
+    "EdgeSession",
+    "assert_dead",
+    "descendants",
+    "edge_client",
+    "free_port",
+    "pids_alive",
+    "wait_for",
+]
 
 T = TypeVar("T")
 
@@ -74,3 +83,23 @@ def descendants(pid: int) -> list[int]:
             found.append(child)
             stack.append(child)
     return found
+
+
+class EdgeSession:
+    """Clients for one local cloud's edge, made once each, and its control routes."""
+
+    def __init__(self, port: int):
+        self.edge = f"http://127.0.0.1:{port}"
+        self._clients: dict[str, Any] = {}
+
+    def client(self, name: str) -> Any:
+        if name not in self._clients:
+            self._clients[name] = edge_client(self.edge, name)
+        return self._clients[name]
+
+    def control(self, path: str, payload: dict | None = None) -> Any:
+        """GET (or POST ``payload`` to) ``/_localcloud/<path>``; asserts a 200."""
+        url = f"{self.edge}/_localcloud/{path}"
+        response = requests.post(url, json=payload) if payload else requests.get(url)
+        assert response.status_code == 200, response.text
+        return response.json()

@@ -103,6 +103,19 @@ def existing_image(lab: Lab, repository: str, tag: str) -> str | None:
     return images[0]["imageDigest"] if images else None
 
 
+def docker_build_environment(variables: dict[str, str]) -> dict[str, Any]:
+    """A CodeBuild project's ``environment`` for building container images."""
+    return {
+        "type": "LINUX_CONTAINER",
+        "image": BUILD_IMAGE,
+        "computeType": "BUILD_GENERAL1_SMALL",
+        "privilegedMode": True,  # docker build needs it on AWS
+        "environmentVariables": [
+            {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in variables.items()
+        ],
+    }
+
+
 def ensure_build_project(
     lab: Lab, project: str, role_arn: str, source_location: str, environment: dict[str, str]
 ) -> None:
@@ -112,15 +125,7 @@ def ensure_build_project(
         "name": project,
         "source": {"type": "S3", "location": source_location},
         "artifacts": {"type": "NO_ARTIFACTS"},
-        "environment": {
-            "type": "LINUX_CONTAINER",
-            "image": BUILD_IMAGE,
-            "computeType": "BUILD_GENERAL1_SMALL",
-            "privilegedMode": True,  # docker build needs it on AWS
-            "environmentVariables": [
-                {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in environment.items()
-            ],
-        },
+        "environment": docker_build_environment(environment),
         "serviceRole": role_arn,
         "timeoutInMinutes": 20,
     }

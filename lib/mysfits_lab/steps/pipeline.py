@@ -30,7 +30,7 @@ from . import release_problems as problems
 from . import service, website
 from .aws_errors import error_code
 from .buckets import bucket_exists, delete_bucket, ensure_bucket
-from .image_build import BUILD_IMAGE
+from .image_build import docker_build_environment
 from .logs import LogTail, ensure_log_group
 
 MODULE = "02b-pipeline"
@@ -243,15 +243,7 @@ def build_project_spec(lab: Lab) -> dict[str, Any]:
         "description": "Builds the Mysfits service image from the pipeline's source",
         "source": {"type": "CODEPIPELINE"},
         "artifacts": {"type": "CODEPIPELINE"},
-        "environment": {
-            "type": "LINUX_CONTAINER",
-            "image": BUILD_IMAGE,
-            "computeType": "BUILD_GENERAL1_SMALL",
-            "privilegedMode": True,  # docker build needs it on AWS
-            "environmentVariables": [
-                {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in variables.items()
-            ],
-        },
+        "environment": docker_build_environment(variables),
         "serviceRole": build_role,
         "timeoutInMinutes": 20,
         "logsConfig": {"cloudWatchLogs": {"status": "ENABLED", "groupName": names.log_group}},

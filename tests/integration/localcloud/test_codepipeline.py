@@ -19,7 +19,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.helpers import edge_client, wait_for
+from tests.helpers import EdgeSession, wait_for
 
 APP = Path(__file__).parent / "ecs_app"
 CLUSTER, SERVICE, CONTAINER = "pipeline-cluster", "web", "web"
@@ -69,22 +69,7 @@ def source_zip(version: str, delay: int = 0, copied: str = "app.py") -> bytes:
     return buffer.getvalue()
 
 
-class Stack:
-    def __init__(self, port: int):
-        self.edge = f"http://127.0.0.1:{port}"
-        self._clients: dict[str, Any] = {}
-
-    def client(self, name: str) -> Any:
-        if name not in self._clients:
-            self._clients[name] = edge_client(self.edge, name)
-        return self._clients[name]
-
-    def control(self, path: str, payload: dict | None = None) -> Any:
-        url = f"{self.edge}/_localcloud/{path}"
-        response = requests.post(url, json=payload) if payload else requests.get(url)
-        assert response.status_code == 200, response.text
-        return response.json()
-
+class Stack(EdgeSession):
     def upload(self, version: str, **options: Any) -> str:
         put = self.client("s3").put_object(
             Bucket=SOURCE_BUCKET, Key=SOURCE_KEY, Body=source_zip(version, **options)

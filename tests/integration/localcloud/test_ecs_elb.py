@@ -18,7 +18,7 @@ import requests
 
 from mysfits_lab import service_bundle
 from mysfits_lab.localcloud import control
-from tests.helpers import edge_client, pids_alive, wait_for
+from tests.helpers import EdgeSession, pids_alive, wait_for
 
 APP = Path(__file__).parent / "ecs_app"
 CLUSTER = "tests-cluster"
@@ -27,23 +27,8 @@ TASK_ARN = re.compile(r"^arn:aws:ecs:us-east-1:123456789012:task/tests-cluster/[
 STABLE = {"Delay": 1, "MaxAttempts": 30}
 
 
-class Stack:
+class Stack(EdgeSession):
     """What the tests share: clients to the cloud, the NLB and its target group, the image."""
-
-    def __init__(self, port: int):
-        self.edge = f"http://127.0.0.1:{port}"
-        self._clients: dict[str, Any] = {}
-
-    def client(self, name: str) -> Any:
-        if name not in self._clients:
-            self._clients[name] = edge_client(self.edge, name)
-        return self._clients[name]
-
-    def control(self, path: str, payload: dict | None = None) -> Any:
-        url = f"{self.edge}/_localcloud/{path}"
-        response = requests.post(url, json=payload) if payload else requests.get(url)
-        assert response.status_code == 200, response.text
-        return response.json()
 
     def build_image(self, context: Path, tag: str) -> None:
         self.control("images/build", {"context": str(context), "tags": [tag]})

@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-SUITES = ["workbook", "service", "pipeline", "health", "recommender"]
+SUITES = ["workbook", "service", "api", "pipeline", "health", "recommender", "lambda_invoke"]
 
 
 def main(argv: list[str]) -> int:

@@ -83,3 +83,45 @@ def run_load(
     ended = max(p[1] for p in parts)
     flat = [value for part in parts for value in part[2]]
     return LoadResult(len(flat), sum(p[3] for p in parts), ended - began, flat)
+
+
+def run_paced(
+    url: str, rate: float = 200.0, seconds: float = 10.0, workers: int = 32
+) -> LoadResult:
+    """GETs of ``url`` sent at a steady ``rate`` per second for ``seconds`` (an open loop: a
+    request's latency counts from when it was due, so a stalled server shows in the figures)."""
+    total = int(rate * seconds)
+    due = [i / rate for i in range(total)]
+    latencies: list[float] = []
+    failed = [0]
+    lock = threading.Lock()
+    next_index = [0]
+    start = time.perf_counter() + 0.2
+
+    def worker() -> None:
+        with requests.Session() as session:
+            while True:
+                with lock:
+                    index = next_index[0]
+                    next_index[0] += 1
+                if index >= total:
+                    return
+                when = start + due[index]
+                pause = when - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                try:
+                    ok = session.get(url, timeout=10).status_code == 200
+                except requests.RequestException:
+                    ok = False
+                took = (time.perf_counter() - when) * 1000
+                with lock:
+                    latencies.append(took)
+                    failed[0] += not ok
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return LoadResult(len(latencies), failed[0], time.perf_counter() - start, latencies)

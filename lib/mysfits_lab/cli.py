@@ -68,6 +68,32 @@ def _outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    from . import outbox
+    from .localcloud import control
+
+    status = control.status()
+    if not status.running or not status.edge_url:
+        raise CloudError("the local cloud is not running: start it with `mysfits-lab cloud up`")
+    found = outbox.messages(status.edge_url, to=args.to)
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif not found:
+        print(f"no emails to {args.to} yet" if args.to else "no emails sent yet")
+    else:
+        rows = [
+            {
+                "time": message.get("time", ""),
+                "to": message.get("to", ""),
+                "subject": message.get("subject", ""),
+                "body": (message.get("body", "").strip().splitlines() or [""])[0],
+            }
+            for message in found
+        ]
+        show.table(rows, ["time", "to", "subject", "body"], title="Emails the local cloud sent")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from .runner import print_summary, run_notebooks
 
@@ -77,6 +103,36 @@ def _run(args: argparse.Namespace) -> int:
     )
     print_summary(result)
     return 0 if result.ok else 1
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import learner_names, plan_batch, print_outcome, read_names, run_batch
+
+    names = read_names(args.names) if args.names else learner_names(args.learners)
+    plan = plan_batch(
+        names,
+        args.parallel,
+        target=args.target,
+        region=args.region,
+        only=args.only.split(",") if args.only else None,
+        out=args.out,
+        teardown=args.teardown,
+    )
+    outcome = run_batch(plan)
+    print_outcome(outcome)
+    if outcome.interrupted:
+        return 130
+    return 0 if outcome.report.failed_count == 0 else 1
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number is needed, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -93,6 +149,34 @@ def _data(args: argparse.Namespace) -> int:
     print(f"  Bayes-optimal accuracy: {report.bayes_accuracy:.4f} (the ceiling for any model)")
     print(f"  majority-class baseline: {report.majority_baseline:.4f}")
     return 0
+
+
+def _teardown(args: argparse.Namespace) -> int:
+    from .lab import Lab
+    from .steps import teardown
+
+    lab = Lab.connect(target=args.target, region=args.region, learner=args.learner)
+    before = teardown.inventory(lab)
+    show.table(
+        teardown.rows(lab, before), title=f"{len(before)} resources of learner {lab.learner}"
+    )
+    if not lab.is_local and before:
+        print(f"Together about {teardown.hourly_total(before):.3f} USD per hour on AWS.")
+    if args.dry_run or not before:
+        print("Dry run: nothing was removed." if args.dry_run else "Nothing to remove.")
+        return 0
+    if not args.yes:
+        answer = input(f"Delete these {len(before)} resources of {lab.learner}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing was removed.")
+            return 1
+    results = teardown.teardown(lab, progress=lambda step: print("removing", step, flush=True))
+    show.table(teardown.result_rows(results), title="What each step removed")
+    result = teardown.check(lab, removed=True)
+    if result.left:
+        show.table(teardown.rows(lab, result.left), title="Still there")
+    print(result.summary())
+    return 0 if result.ok else 1
 
 
 def _add_connection_options(parser: argparse.ArgumentParser, verb: str) -> None:
@@ -148,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument("--json", action="store_true", help="print them as JSON")
     outputs.set_defaults(func=_outputs)
 
+    mail = sub.add_parser(
+        "outbox",
+        help="the emails the local cloud sent (Cognito verification codes, ...)",
+        description="Show the emails the local cloud sent, oldest first: Cognito verification "
+        "codes and other notifications it would have emailed on AWS.",
+    )
+    mail.add_argument("--to", metavar="ADDRESS", help="only the emails to this address")
+    mail.add_argument("--json", action="store_true", help="print them as JSON")
+    mail.set_defaults(func=_outbox)
+
     run = sub.add_parser(
         "run",
         help="execute the workbook's notebooks with papermill",
@@ -162,6 +256,66 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", metavar="NOTEBOOKS", help="comma-separated notebooks to run (e.g. 00,01)"
     )
     run.set_defaults(func=_run)
+
+    remove = sub.add_parser(
+        "teardown",
+        help="list a learner's resources and delete them all, proving nothing is left",
+        description="List every resource of a learner (by name and by tag), delete them in "
+        "dependency order, and list again. Only that learner's resources are touched.",
+    )
+    _add_connection_options(remove, "tear down")
+    remove.add_argument("--dry-run", action="store_true", help="only list; delete nothing")
+    remove.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    remove.set_defaults(func=_teardown)
+
+    batch = sub.add_parser(
+        "batch",
+        help="instructors: run the workbook for a whole class and write a class report",
+        description="Run the workbook for many learners, a few at a time, each in its own "
+        "process under its own learner name (own resource prefix, own outputs, own executed "
+        "notebooks in <out>/<learner>/); then write <out>/report.html and <out>/report.csv. "
+        "On the local target all learners share one local cloud. Exit code 0 only when every "
+        "learner succeeded (with --teardown, its teardown too).",
+    )
+    who = batch.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--learners",
+        type=_positive,
+        metavar="N",
+        help="run N learners named learner01, learner02, ... (padded to the width of N)",
+    )
+    who.add_argument(
+        "--names",
+        metavar="FILE",
+        help="run the learners named in FILE, one a line (blank lines and # comments ignored)",
+    )
+    batch.add_argument(
+        "--parallel",
+        type=_positive,
+        default=2,
+        metavar="P",
+        help="how many learners run at the same time (default: 2)",
+    )
+    batch.add_argument("--target", choices=TARGETS, help=f"local or aws {_SETTING_HELP}")
+    batch.add_argument("--region", help=f"AWS region, e.g. us-east-1 {_SETTING_HELP}")
+    batch.add_argument(
+        "--only",
+        metavar="NOTEBOOKS",
+        help="comma-separated notebooks to run, as for `run --only` (default: all of them)",
+    )
+    batch.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the executed notebooks, logs and reports "
+        "(default: runs/batch-<UTC timestamp>/)",
+    )
+    batch.add_argument(
+        "--teardown",
+        action="store_true",
+        help="after each learner's run, pass or fail, remove that learner's resources and "
+        "report what could not be removed",
+    )
+    batch.set_defaults(func=_batch)
 
     data = sub.add_parser(
         "data",

@@ -330,6 +330,18 @@ class Lab:
             return found["listeners"][str(port)]
         return f"http://{dns_name}" if port == 80 else f"http://{dns_name}:{port}"
 
+    def api_url(self, api_id: str, stage: str) -> str:
+        """The invoke URL of a REST API's stage (``.../<stage>``)."""
+        if self.is_local:
+            from .localcloud import control
+
+            try:
+                return control.control_get(f"apigateway/{api_id}/{stage}")["url"]
+            except (LookupError, control.CloudError):
+                self.check_cloud(f"stage {stage} of API {api_id}")
+                raise
+        return f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{stage}"
+
     # -- module prerequisites -----------------------------------------------------------
     def prepare(self, module: str) -> None:
         """Build what ``module`` needs from earlier modules when it is missing."""

@@ -32,6 +32,7 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
         "02a-service",
         "02b-pipeline",
         "03-data",
+        "04-users-api",
         "07-recommendations",
     ]
     assert "shows 6 mysfits from mysfits.json" in _cell_text(
@@ -44,13 +45,17 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
     assert "GET /mysfits lists 12 mysfits; the filters' counts match" in _cell_text(
         ran["03-data"].output_path, "NBVAL_CHECK_OUTPUT"
     )
+    assert "OK: all 6 requests answered as they should" in _cell_text(
+        ran["04-users-api"].output_path, "NBVAL_CHECK_OUTPUT"
+    )
+    assert "signed up and confirmed" in _cell_text(ran["04-users-api"].output_path, "demo_user")
     assert "Recommendation works" in _cell_text(
         ran["07-recommendations"].output_path, "NBVAL_CHECK_OUTPUT"
     )
 
     # Idempotent: no error, nothing new. In workbook order, so 02b and 03 release their source
     # changes again after 02a has rolled the service to its own image.
-    again = run_notebooks(only=["01", "02a", "02b", "03", "07"])
+    again = run_notebooks(only=["01", "02a", "02b", "03", "04", "07"])
     assert again.ok, again.failed
     rerun = {r.notebook: r for r in again.runs}
     assert "Reusing" in _cell_text(rerun["02a-service"].output_path, "build_service_image")
@@ -58,6 +63,10 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
     assert "GET /mysfits lists 12 mysfits" in _cell_text(
         rerun["03-data"].output_path, "NBVAL_CHECK_OUTPUT"
     )
+    assert "The stage already runs this document" in _cell_text(
+        rerun["04-users-api"].output_path, "api.deploy"
+    )
+    assert "existing" in _cell_text(rerun["04-users-api"].output_path, "demo_user")
     assert "Reusing training job" in _cell_text(
         rerun["07-recommendations"].output_path, "rec.train"
     )
@@ -76,6 +85,13 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
     )
     tables = lab.client("dynamodb").list_tables()["TableNames"]
     assert [t for t in tables if "MysfitsTable" in t] == ["mysfit-MysfitsTable"]
+    pools = lab.client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+    assert [p["Name"] for p in pools] == ["mysfit-MysfitsUserPool"]
+    gateway = lab.client("apigateway")
+    apis = gateway.get_rest_apis()["items"]
+    assert [a["name"] for a in apis] == ["mysfit-MysfitsApi"]
+    assert len(gateway.get_deployments(restApiId=apis[0]["id"])["items"]) == 1
+    assert [v["name"] for v in gateway.get_vpc_links()["items"]] == ["mysfit-MysfitsApiVpcLink"]
     assert len(lab.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
     assert len(lab.client("sagemaker").list_endpoints()["Endpoints"]) == 1
     store = OutputsStore(learner_dir("mysfit") / "outputs.json", "mysfit")
@@ -84,6 +100,10 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
     assert store.get("data.table") == "mysfit-MysfitsTable"
     listing = requests.get(f"{store.get('service.url')}/mysfits", timeout=10).json()["mysfits"]
     assert len(listing) == 12, "the service reads the table after the reruns too"
+    through_api = requests.get(f"{store.get('api.url')}/mysfits", timeout=10).json()["mysfits"]
+    assert len(through_api) == 12
+    config = requests.get(f"{store.get('website.url')}/config.js", timeout=10).text
+    assert store.get("api.url") in config and store.get("users.client_id") in config
 
 
 def test_cli_run_reports_the_failing_notebook_and_cell(tmp_path):

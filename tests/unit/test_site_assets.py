@@ -32,3 +32,13 @@ def test_site_loads_nothing_from_other_hosts():
         if path.suffix in {".html", ".css", ".js", ".svg"}:
             for url in re.findall(r"https?://[^\s\"'<>)]+", path.read_text(encoding="utf-8")):
                 assert allowed.match(url), f"{path.relative_to(web_dir())} refers to {url}"
+
+
+def test_index_loads_every_script_after_the_config():
+    html = (web_dir() / "index.html").read_text(encoding="utf-8")
+    loaded = re.findall(r'<script src="([^"]+)"( defer)?></script>', html)
+    assert loaded[0] == ("config.js", "")  # a plain script: it must run before the others
+    assert loaded[1] == ("js/app.js", " defer")  # the others hook into window.mysfitsSite
+    shipped = {f"js/{p.name}" for p in (web_dir() / "js").glob("*.js")}
+    assert {src for src, _ in loaded[1:]} == shipped
+    assert all(defer for _, defer in loaded[1:])

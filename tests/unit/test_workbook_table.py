@@ -85,7 +85,7 @@ def test_the_runner_runs_the_rows_that_have_notebooks_and_shows_their_key_output
 def test_the_setup_plan_lists_every_later_row(lab):
     plan = {row["notebook"]: row for row in setup.plan(lab)}
     assert list(plan) == workbook.notebooks()[1:]
-    assert plan["04-users-api"]["status"] == "not in this workbook yet"
+    assert plan["04-users-api"]["status"] == "to do"
     assert plan["01-static-site"]["status"] == "to do"
     assert plan["07-recommendations"]["builds"] == workbook.module("07-recommendations").builds
 
@@ -99,7 +99,13 @@ def test_prepare_builds_the_missing_prerequisites_of_a_row(lab, monkeypatch):
     monkeypatch.setattr(steps, "builder", builder)
     lab.prepare("02a-service")
     assert built == ["01-static-site"]
-    lab.prepare("07-recommendations")
-    assert built == ["01-static-site"]
+    lab.prepare("05-clickstream")
+    assert built == ["01-static-site"] + [
+        "01-static-site",
+        "02a-service",
+        "02b-pipeline",
+        "03-data",
+        "04-users-api",
+    ]
     with pytest.raises(LabError, match="unknown module '08-nothing'; known: 00-setup, "):
         lab.prepare("08-nothing")

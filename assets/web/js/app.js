@@ -1,5 +1,9 @@
 /*
- * Mythical Mysfits — the site's one script. Plain JavaScript, no framework, nothing from a CDN.
+ * Mythical Mysfits — the site's main script. Plain JavaScript, no framework, nothing from a CDN.
+ * Module 4's accounts live next to it: js/cognito.js (user-pool client), js/account.js
+ * (sign-up, sign-in, session) and js/mysfit-actions.js (like and adopt buttons). Modules 5-7
+ * add one small file each: js/clicks.js (click tracking), js/contact.js ("Contact us") and
+ * js/recommend.js ("Find your mysfit" questionnaire).
  *
  * CONFIG CONTRACT (config.js)
  * ---------------------------
@@ -15,17 +19,51 @@
  *                                      //   each answering {"mysfits": [...]}, with CORS allowed
  *     awsRegion: "us-east-1",
  *     cognitoUserPoolId: null,         // module 4+: sign-up / confirm / sign-in
- *     cognitoUserPoolClientId: null,
- *     cognitoEndpoint: null,           //   Cognito user-pool JSON API URL (local cloud or AWS)
- *     streamingApiEndpoint: null,      // module 5+: click tracking
- *     questionsApiEndpoint: null,      // module 6+: "Contact us"
- *     recommendationsApiEndpoint: null // module 7+: "Recommend a Mysfit"
+ *     cognitoUserPoolClientId: null,   //   app client (no secret; USER_PASSWORD_AUTH allowed)
+ *     cognitoEndpoint: null,           //   Cognito user-pool JSON API URL: the local cloud's
+ *                                      //   edge, or cognito-idp.<region>.amazonaws.com on AWS
+ *     cognitoPasswordPolicy: null,     //   optional: the pool's rules, shown and checked while
+ *                                      //   registering: {minimumLength: 8, requireUppercase,
+ *                                      //   requireLowercase, requireNumbers, requireSymbols}
+ *                                      //   (booleans); null = Cognito's default (8, all four)
+ *     streamingApiEndpoint: null,      // module 5+: click tracking, base URL ending in /prod
+ *     questionsApiEndpoint: null,      // module 6+: "Contact us", base URL ending in /prod
+ *     recommendationsApiEndpoint: null // module 7+: "Find your mysfit", base URL ending in /prod
  *   };
  *
  * Every key is optional. A missing config.js, or a null endpoint, means "that module has not
  * been deployed yet": with no mysfitsApiEndpoint the catalogue is read from `mysfits.json`
  * (relative URL, uploaded next to index.html, same {"mysfits": [...]} shape as the API).
  * A trailing slash on an endpoint is tolerated and removed.
+ *
+ * Module 4+ (accounts on when cognitoUserPoolId, cognitoUserPoolClientId and cognitoEndpoint
+ * are all set; like/adopt also need stage >= 4 and mysfitsApiEndpoint, the API Gateway stage
+ * URL ending in /prod):
+ *   GET  {base}/mysfits/{id}        the full record, read when a profile opens
+ *   POST {base}/mysfits/{id}/like   header `Authorization: <raw ID token>` (no "Bearer"),
+ *                                   empty body → {"Update": "Success", "likes": <new count>}
+ *   POST {base}/mysfits/{id}/adopt  same header → {"Update": "Success"}; 409 already adopted,
+ *                                   404 no such mysfit; 401 → the token is refreshed once and
+ *                                   the call retried, else the visitor is asked to sign in again
+ * Tokens are kept per tab in sessionStorage["mysfits-session"] (JSON: clientId, email,
+ * idToken, accessToken, refreshToken, expiresAt in ms) and removed on sign-out.
+ *
+ * Modules 5-7: each feature is on exactly when its endpoint is set (whatever the stage says).
+ * All three are plain CORS requests with `Content-Type: application/json` and no credentials
+ * (no cookies, no Authorization header), so the APIs must answer the preflight for Content-Type.
+ *   PUT  {streamingApiEndpoint}/clicks   {"userId": <"sub" claim of the signed-in visitor's ID
+ *        token, else "guest">, "mysfitId": <id>} — sent every time a profile opens (from a
+ *        card or from a recommendation); fire-and-forget: never retried, never in the way; a
+ *        failure is a console warning. Any 2xx counts as recorded.
+ *   POST {questionsApiEndpoint}/questions   {"email": <address>, "questionText": <1-2,000
+ *        characters>} → 200 (any body); 400 {"message": "..."} is shown as is; 5xx or no
+ *        answer keeps the text for another try.
+ *   POST {recommendationsApiEndpoint}/recommendations   {"entry": [a0, a1, a2, a3, a4]}, five
+ *        integers 1-8 (the questionnaire's answers by data-index: 0 occupation, 1 age,
+ *        2 favourite way to relax, 3 colour, 4 extreme sport) → {"recommendedMysfit": <id>,
+ *        "name": <optional>}; the card is drawn from the loaded catalogue, else from
+ *        GET {mysfitsApiEndpoint}/mysfits/{id}, else from the unfiltered catalogue.
+ *        400 {"message": "..."} is shown as is.
  *
  * DOM HOOKS (stable; browser tests rely on them)
  * ----------------------------------------------
@@ -44,9 +82,61 @@
  *                             .profile-actions (empty seam)
  *   #site-stage               "Module N — ..." text; #data-source names where data comes from
  *
+ * Module 4+ (js/account.js, js/mysfit-actions.js):
+ *   #account[data-signed-in]  "true" | "false"; the header's account area (hidden when accounts
+ *                             are not configured). Holds #sign-in-btn and #register-btn when
+ *                             signed out, #account-email and #sign-out-btn when signed in.
+ *   dialog#register-dialog    #register-email, #register-password, #register-password2,
+ *                             .password-rules li[data-rule][data-ok="true|false"] (data-rule:
+ *                             length | uppercase | lowercase | number | symbol | match),
+ *                             #register-submit
+ *   dialog#confirm-dialog     #confirm-email, #confirm-code (6 digits), #confirm-submit,
+ *                             #confirm-resend ("send a new code")
+ *   dialog#sign-in-dialog     #sign-in-email, #sign-in-password, #sign-in-submit
+ *   each of the three         .form-error (role=alert; .form-error-action offers the next step,
+ *                             e.g. "Enter my code"), .form-notice (role=status), .dialog-close
+ *   button.like-btn[data-mysfit-id][data-liked]  in a card's .card-actions and in
+ *                             .profile-actions (only when signed in); .like-count holds the
+ *                             count when known; data-liked "true" once liked from this page
+ *   button.adopt-btn[data-mysfit-id][data-adopted="true|false"]  disabled once adopted
+ *   .action-message[data-kind]  (role=status) next to them: "liked" | "adopted" |
+ *                             "already-adopted" | "not-found" | "error" | "" — what the last
+ *                             like/adopt did
+ *   .sign-in-prompt           in .profile-actions when signed out: opens the sign-in dialog
+ * Scope like/adopt selectors with .mysfit-card or #mysfit-profile: an open profile repeats them.
+ *
+ * Module 5+ (js/clicks.js):
+ *   body[data-clicks-sent]    how many PUT /clicks got a 2xx answer since the page loaded
+ *   body[data-clicks-failed]  how many failed (HTTP error, unreachable, timed out or dropped);
+ *                             both are absent when click tracking is off
+ * Module 6+ (js/contact.js):
+ *   #contact-btn              "Contact us", in the footer (hidden when the feature is off)
+ *   dialog#contact-dialog     #contact-email (the signed-in visitor's email when empty),
+ *                             #contact-question (textarea), .char-count[data-over="true|false"]
+ *                             ("123 / 2,000"), #contact-submit, .form-error (role=alert; a 5xx or
+ *                             network failure adds button.form-error-action "Try again"),
+ *                             .form-notice (role=status, "Thanks — ..."), .dialog-close
+ * Module 7+ (js/recommend.js):
+ *   #recommend-btn            "Find your mysfit", in the welcome section (hidden when off)
+ *   dialog#recommend-dialog   fieldset.question[data-index="0".."4"], each with eight
+ *                             input[type=radio][value="1".."8"]; .recommend-progress;
+ *                             #recommend-submit (disabled until all five are answered);
+ *                             .form-error (role=alert); .dialog-close
+ *   .recommendation[data-mysfit-id]  the answer: img.mysfit-image, .mysfit-name,
+ *                             .mysfit-species, button.view-recommended (opens the profile),
+ *                             button.recommend-again (back to the questions)
+ *
  * window.mysfitsSite exposes config, features, api and a few actions so later modules' code
  * (sign-in, like/adopt, click tracking, contact form, questionnaire) can hook in without
- * reaching into this file's internals.
+ * reaching into this file's internals: addDecorator(fn) has fn(actionsElement, mysfit, "card" |
+ * "profile") called whenever a card's .card-actions or the profile's .profile-actions is shown;
+ * refreshActions() calls the decorators again; updateMysfit(id, changes) updates a record and
+ * everything showing it; onProfileOpen(fn) has fn(mysfit) called once each time a profile
+ * opens; openProfile(id | record, opener) opens one (a record need not be in the grid);
+ * requestJson(url, {method, json, timeoutMs}) sends JSON without credentials and resolves to
+ * {url, status, ok, body} (body parsed, or null) or rejects with {kind: "network" | "timeout",
+ * url, message}; showDialog(dialog, opener, focusTarget) / hideDialog(dialog) open and close a
+ * modal (backdrop click, .dialog-close and Escape close it; focus goes back to the opener).
  */
 (function () {
   "use strict";
@@ -58,6 +148,7 @@
     cognitoUserPoolId: null,
     cognitoUserPoolClientId: null,
     cognitoEndpoint: null,
+    cognitoPasswordPolicy: null,
     streamingApiEndpoint: null,
     questionsApiEndpoint: null,
     recommendationsApiEndpoint: null
@@ -113,9 +204,11 @@
 
   // Which later-module features the deployed stage supports; each is switched on by its endpoint.
   function featuresOf(config) {
+    var accounts = !!(config.cognitoUserPoolId && config.cognitoUserPoolClientId && config.cognitoEndpoint);
     return {
       mysfitsApi: !!config.mysfitsApiEndpoint,
-      accounts: !!(config.cognitoUserPoolId && config.cognitoUserPoolClientId),
+      accounts: accounts,
+      likes: accounts && !!config.mysfitsApiEndpoint && config.stage >= 4,
       clickTracking: !!config.streamingApiEndpoint,
       questions: !!config.questionsApiEndpoint,
       recommendations: !!config.recommendationsApiEndpoint
@@ -128,7 +221,7 @@
   }
 
   // ------------------------------------------------------------ API client
-  // The one place that knows URLs. Later modules add getMysfit, like, adopt, … here.
+  // The one place that knows URLs.
 
   function LoadError(url, detail) {
     this.name = "LoadError";
@@ -192,6 +285,23 @@
         return getJson(url).then(function (body) {
           return { url: url, mysfits: mysfitsFrom(body, url) };
         });
+      },
+
+      // The full record (module 3+ API); resolves to the mysfit, rejects with a LoadError.
+      getMysfit: function (id) {
+        var url = this.mysfitUrl(id);
+        return getJson(url).then(function (body) {
+          if (!body || typeof body !== "object" || Array.isArray(body)) {
+            throw new LoadError(url, "the answer is not a mysfit");
+          }
+          return body;
+        });
+      },
+
+      // {base}/mysfits/{id}[/action]; null without an API.
+      mysfitUrl: function (id, action) {
+        if (!base) return null;
+        return base + "/mysfits/" + encodeURIComponent(id) + (action ? "/" + action : "");
       },
 
       describeSource: function () {
@@ -291,10 +401,11 @@
           hasValue(mysfit.age) ? el("span", { "class": "mysfit-age", text: "Age " + mysfit.age }) : null
         ]),
         el("ul", { "class": "badges" }, badgesFor(mysfit)),
-        // Module 4 adds a like button next to this one.
+        // Module 4's decorators add like / adopt buttons next to this one.
         el("div", { "class": "card-actions" }, [button])
       ])
     ]);
+    decorate(card.querySelector(".card-actions"), mysfit, "card");
     return card;
   }
 
@@ -322,8 +433,56 @@
   var config = readConfig(window.MYSFITS_CONFIG);
   var features = featuresOf(config);
   var api = createApiClient(config);
-  var state = { filter: null, mysfits: [], requestSeq: 0 };
+  // extras: records shown outside the grid (a recommended mysfit the current list lacks).
+  var state = { filter: null, mysfits: [], extras: {}, requestSeq: 0, edits: {} };
   var dom = {};
+  var decorators = [];
+  var profileListeners = [];
+
+  // Extensions (js/mysfit-actions.js) add their controls to a card or the profile. One failing
+  // extension must not stop the catalogue from showing.
+  function decorate(actions, mysfit, where) {
+    decorators.forEach(function (fn) {
+      try {
+        fn(actions, mysfit, where);
+      } catch (err) {
+        if (window.console) console.error(err);
+      }
+    });
+  }
+
+  function profileIsOpen() {
+    return !!(dom.dialog && (dom.dialog.open || dom.dialog.hasAttribute("open")));
+  }
+
+  // Calls the decorators again for every card and the open profile (or only those of one id).
+  function refreshActions(id) {
+    if (!dom.grid) return;
+    Array.prototype.forEach.call(dom.grid.querySelectorAll(".mysfit-card"), function (card) {
+      var cardId = card.getAttribute("data-mysfit-id");
+      var mysfit = findMysfit(cardId);
+      if (mysfit && (id === undefined || String(id) === cardId)) {
+        decorate(card.querySelector(".card-actions"), mysfit, "card");
+      }
+    });
+    var shown = profileIsOpen() && findMysfit(dom.dialog.getAttribute("data-mysfit-id"));
+    if (shown && (id === undefined || String(id) === String(shown.mysfitId))) {
+      decorate(dom.dialog.querySelector(".profile-actions"), shown, "profile");
+    }
+  }
+
+  // Merges `changes` into the record and repaints what shows it; returns the record (or null).
+  function updateMysfit(id, changes) {
+    var mysfit = findMysfit(id);
+    if (!mysfit) return null;
+    state.edits[mysfit.mysfitId] = (state.edits[mysfit.mysfitId] || 0) + 1;
+    Object.keys(changes || {}).forEach(function (k) { mysfit[k] = changes[k]; });
+    if (profileIsOpen() && dom.dialog.getAttribute("data-mysfit-id") === String(mysfit.mysfitId)) {
+      fillProfile(mysfit);
+    }
+    refreshActions(mysfit.mysfitId);
+    return mysfit;
+  }
 
   function setState(name) {
     document.body.setAttribute("data-state", name);
@@ -401,7 +560,16 @@
     for (var i = 0; i < state.mysfits.length; i++) {
       if (String(state.mysfits[i].mysfitId) === String(id)) return state.mysfits[i];
     }
-    return null;
+    return Object.prototype.hasOwnProperty.call(state.extras, String(id)) ? state.extras[String(id)] : null;
+  }
+
+  // A record from elsewhere (a recommendation): the grid's copy wins when there is one.
+  function adoptRecord(record) {
+    if (!record || !hasValue(record.mysfitId)) return null;
+    var known = findMysfit(record.mysfitId);
+    if (known) return known;
+    state.extras[String(record.mysfitId)] = record;
+    return record;
   }
 
   function showRow(rowClass, valueClass, text) {
@@ -410,7 +578,7 @@
     dom.dialog.querySelector("." + valueClass).textContent = hasValue(text) ? text : "";
   }
 
-  function openProfile(mysfit, opener) {
+  function fillProfile(mysfit) {
     var d = dom.dialog;
     setPicture(d.querySelector(".profile-image"), mysfit);
     d.querySelector(".profile-name").textContent = mysfit.name || "Unnamed mysfit";
@@ -427,18 +595,124 @@
         ? (mysfit.adopted ? "Adopted — already has a home" : "Looking for a home")
         : null);
     d.setAttribute("data-mysfit-id", mysfit.mysfitId);
+  }
+
+  function openProfile(mysfit, opener) {
+    var d = dom.dialog;
+    fillProfile(mysfit);
     state.profileOpener = opener || null;
     if (typeof d.showModal === "function") {
       if (!d.open) d.showModal();
     } else {
       d.setAttribute("open", "");
     }
+    decorate(d.querySelector(".profile-actions"), mysfit, "profile");
     d.querySelector(".profile-close").focus();
+    refreshProfile(mysfit.mysfitId);
+    // Listeners (click tracking) must never stop a profile from showing.
+    profileListeners.forEach(function (fn) {
+      try {
+        fn(mysfit);
+      } catch (err) {
+        if (window.console) console.error(err);
+      }
+    });
+  }
+
+  // From module 4 the list carries fewer fields, and likes change: read the full record.
+  // Failures are quiet: the profile keeps what the list said.
+  function refreshProfile(id) {
+    if (config.stage < 4 || !config.mysfitsApiEndpoint) return;
+    var edits = state.edits[id] || 0;
+    api.getMysfit(id).then(function (full) {
+      // A like or adoption answered meanwhile is newer than this read.
+      if ((state.edits[id] || 0) !== edits) return;
+      if (String(full.mysfitId === undefined ? id : full.mysfitId) === String(id)) updateMysfit(id, full);
+    }, function () {});
   }
 
   function closeProfile() {
     if (typeof dom.dialog.close === "function") dom.dialog.close();
     else dom.dialog.removeAttribute("open");
+  }
+
+  // ----------------------------------------------- helpers for modules 5-7
+
+  // Sends JSON (or nothing) without cookies or credentials. Resolves to {url, status, ok, body}
+  // whatever the status; rejects with {kind: "network" | "timeout", url, message}.
+  function requestJson(url, options) {
+    options = options || {};
+    var init = { method: options.method || "GET", cache: "no-store", credentials: "omit", headers: {} };
+    if (options.json !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.json);
+    }
+    var controller = typeof AbortController === "function" && options.timeoutMs ? new AbortController() : null;
+    var timedOut = false;
+    var timer = null;
+    if (controller) {
+      init.signal = controller.signal;
+      timer = setTimeout(function () {
+        timedOut = true;
+        controller.abort();
+      }, options.timeoutMs);
+    }
+    function failure() {
+      clearTimeout(timer);
+      return timedOut
+        ? { kind: "timeout", url: url, message: "no answer from " + url + " within " + Math.round(options.timeoutMs / 1000) + " s" }
+        : { kind: "network", url: url, message: "could not reach " + url };
+    }
+    return fetch(url, init).then(function (response) {
+      return response.text().then(function (text) {
+        clearTimeout(timer);
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+        return { url: url, status: response.status, ok: response.ok, body: body };
+      }, function () { throw failure(); });
+    }, function () { throw failure(); });
+  }
+
+  // Modal dialogs of modules 6-7 (js/account.js keeps its own, which hand focus between them).
+  var dialogOpeners = typeof WeakMap === "function" ? new WeakMap() : null;
+  var preparedDialogs = [];
+
+  function prepareDialog(d) {
+    if (preparedDialogs.indexOf(d) >= 0) return;
+    preparedDialogs.push(d);
+    var closer = d.querySelector(".dialog-close");
+    if (closer) closer.addEventListener("click", function () { hideDialog(d); });
+    d.addEventListener("click", function (event) {
+      if (event.target === d) hideDialog(d); // the backdrop
+    });
+    d.addEventListener("close", function () {
+      var opener = dialogOpeners && dialogOpeners.get(d);
+      if (dialogOpeners) dialogOpeners.delete(d);
+      // Another modal (say the profile) took over: focus belongs to it.
+      if (document.querySelector("dialog[open]")) return;
+      if (opener && document.body.contains(opener) && opener.offsetParent !== null && !opener.disabled) {
+        opener.focus();
+      }
+    });
+  }
+
+  function showDialog(d, opener, focusTarget) {
+    prepareDialog(d);
+    if (dialogOpeners && !d.open) dialogOpeners.set(d, opener || document.activeElement);
+    if (!d.open && !d.hasAttribute("open")) {
+      if (typeof d.showModal === "function") d.showModal();
+      else d.setAttribute("open", "");
+    }
+    if (focusTarget) focusTarget.focus();
+  }
+
+  function hideDialog(d) {
+    if (typeof d.close === "function") {
+      if (d.open) d.close();
+    } else if (d.hasAttribute("open")) {
+      d.removeAttribute("open");
+      d.dispatchEvent(new Event("close"));
+    }
   }
 
   // --------------------------------------------------------------- wiring
@@ -493,12 +767,29 @@
     api: api,
     reload: function () { return load(); },
     setFilter: setFilter,
-    openProfile: function (id) {
-      var m = findMysfit(id);
-      if (m) openProfile(m);
+    // id, or a whole record (kept so likes and adoptions can update it); false if unknown.
+    openProfile: function (idOrRecord, opener) {
+      var m = idOrRecord && typeof idOrRecord === "object" ? adoptRecord(idOrRecord) : findMysfit(idOrRecord);
+      if (m) openProfile(m, opener);
       return !!m;
     },
-    closeProfile: function () { closeProfile(); }
+    // fn(mysfit) each time a profile opens.
+    onProfileOpen: function (fn) { profileListeners.push(fn); },
+    closeProfile: function () { closeProfile(); },
+    findMysfit: findMysfit,
+    updateMysfit: updateMysfit,
+    refreshActions: function (id) { refreshActions(id); },
+    // Registers fn(actionsElement, mysfit, "card" | "profile") and applies it to what is shown.
+    addDecorator: function (fn) {
+      decorators.push(fn);
+      refreshActions();
+    },
+    el: el,
+    setPicture: setPicture,
+    badgesFor: badgesFor,
+    requestJson: requestJson,
+    showDialog: showDialog,
+    hideDialog: hideDialog
   };
 
   function start() {

@@ -175,6 +175,115 @@ PARTS: dict[str, Part] = {
         "Notebook", "this notebook", "client", "03-data", always("loads the 12 mysfits")
     ),
     "table": Part("DynamoDB table", "MysfitsTable, two indexes", "storage", "03-data", _table),
+    "users": Part(
+        "Cognito user pool",
+        "user pool and app client",
+        "monitoring",
+        "04-users-api",
+        outputs("users.user_pool_id", "users.client_id", prefix=("", "client ")),
+    ),
+    "api": Part(
+        "API Gateway",
+        "REST API, stage prod",
+        "network",
+        "04-users-api",
+        outputs("api.name", "api.vpc_link_id", prefix=("", "VPC link ")),
+    ),
+    "clicks-api": Part(
+        "API Gateway",
+        "streaming REST API, PUT /clicks",
+        "network",
+        "05-clickstream",
+        outputs("clicks.api_id", prefix=("ClickProcessingApi ",)),
+    ),
+    "firehose": Part(
+        "Firehose",
+        "delivery stream, 60 s buffer",
+        "compute",
+        "05-clickstream",
+        outputs("clicks.stream"),
+    ),
+    "clicks-function": Part(
+        "Lambda function",
+        "click transform",
+        "compute",
+        "05-clickstream",
+        outputs("clicks.function"),
+    ),
+    "clicks-bucket": Part(
+        "S3 clicks",
+        "versioned bucket, firehose/",
+        "storage",
+        "05-clickstream",
+        outputs("clicks.bucket"),
+    ),
+    "questions-api": Part(
+        "API Gateway",
+        "questions REST API, traced",
+        "network",
+        "06-questions",
+        outputs("questions.api_id", prefix=("QuestionsApi ",)),
+    ),
+    "post-function": Part(
+        "Lambda function",
+        "stores each question",
+        "compute",
+        "06-questions",
+        outputs("questions.post_function"),
+    ),
+    "questions-table": Part(
+        "DynamoDB table",
+        "questions, NEW_IMAGE stream",
+        "storage",
+        "06-questions",
+        outputs("questions.table"),
+    ),
+    "stream-function": Part(
+        "Lambda function",
+        "emails each new question",
+        "compute",
+        "06-questions",
+        outputs("questions.stream_function"),
+    ),
+    "topic": Part(
+        "SNS topic",
+        "the staff's topic",
+        "monitoring",
+        "06-questions",
+        lambda values: (
+            [str(value(values, "questions.topic_arn")).rsplit(":", 1)[-1]]
+            if value(values, "questions.topic_arn")
+            else None
+        ),
+    ),
+    "staff": Part(
+        "Staff inbox",
+        "email subscription",
+        "client",
+        "06-questions",
+        outputs("questions.admin_email"),
+    ),
+    "xray": Part(
+        "X-Ray",
+        "traces and service map",
+        "monitoring",
+        "06-questions",
+        when("questions.api_id", "traces of the API and both functions"),
+    ),
+    "rec-api": Part(
+        "API Gateway",
+        "recommendations REST API",
+        "network",
+        "07-recommendations",
+        outputs("recommendations.api_id", prefix=("RecommendationsApi ",)),
+    ),
+    "rec-function": Part(
+        "Lambda function",
+        "answers → the endpoint",
+        "compute",
+        "07-recommendations",
+        outputs("recommendations.function"),
+    ),
     "data-notebook": Part(
         "Notebook",
         "this notebook",
@@ -344,6 +453,97 @@ _DATA_ARROWS = (
 # In the plan, below the pipeline: every place next to the service is taken.
 _PLAN_DATA_SLOTS = (Slot("table-notebook", 0, 4), Slot("table", 1, 4))
 _PLAN_DATA_ARROWS = (Arrow("table-notebook", "table", "load 12"),)
+# 04: the browser signs in with Cognito and calls the API, which checks the token against the
+# pool's keys and passes the request through the VPC link to the load balancer.
+_API_SLOTS = (
+    Slot("users", 0, 0, span=2),
+    Slot("browser", 0, 1),
+    Slot("api", 1, 1),
+    Slot("nlb", 2, 1),
+    Slot("fargate", 3, 1),
+    Slot("website", 0, 2),
+    Slot("table", 3, 2),
+)
+_API_ARROWS = (
+    Arrow("browser", "website", "page"),
+    Arrow("browser", "users", "sign in"),
+    Arrow("browser", "api", "API"),
+    Arrow("api", "users", "keys"),
+    Arrow("api", "nlb", "VPC link"),
+    Arrow("nlb", "fargate", "8080"),
+    Arrow("fargate", "table", "likes"),
+)
+# In the plan, in the free column next to the recommender.
+_PLAN_API_SLOTS = (Slot("api", 3, 5), Slot("users", 3, 6))
+_PLAN_API_ARROWS = (Arrow("api", "users", "keys"),)
+# 05: profile views go to the streaming API, which puts them into Firehose; Firehose has the
+# function enrich each batch (it looks mysfits up through the module-4 API) and writes to S3.
+_CLICKS_SLOTS = (
+    Slot("browser", 0, 0),
+    Slot("clicks-api", 1, 0),
+    Slot("firehose", 2, 0),
+    Slot("clicks-bucket", 3, 0),
+    Slot("website", 0, 1),
+    Slot("api", 1, 1),
+    Slot("clicks-function", 2, 1),
+)
+_CLICKS_ARROWS = (
+    Arrow("browser", "clicks-api", "clicks"),
+    Arrow("clicks-api", "firehose", "put"),
+    Arrow("firehose", "clicks-bucket", "batches"),
+    Arrow("firehose", "clicks-function", "transform"),
+    Arrow("clicks-function", "api", "lookup"),
+    Arrow("browser", "website", "page"),
+)
+_PLAN_CLICKS_SLOTS = (
+    Slot("clicks-api", 0, 7),
+    Slot("firehose", 1, 7),
+    Slot("clicks-bucket", 2, 7),
+    Slot("clicks-function", 1, 8),
+)
+_PLAN_CLICKS_ARROWS = (
+    Arrow("clicks-api", "firehose", "put"),
+    Arrow("firehose", "clicks-bucket", "batches"),
+    Arrow("firehose", "clicks-function", "transform"),
+)
+# 06: the form's question goes through the API to a function that stores it; the table's
+# stream triggers a second function that publishes to the staff's topic; X-Ray traces it.
+_QUESTIONS_SLOTS = (
+    Slot("browser", 0, 0),
+    Slot("questions-api", 1, 0),
+    Slot("post-function", 2, 0),
+    Slot("questions-table", 3, 0),
+    Slot("xray", 1, 1),
+    Slot("topic", 2, 1),
+    Slot("stream-function", 3, 1),
+    Slot("staff", 2, 2),
+)
+_QUESTIONS_ARROWS = (
+    Arrow("browser", "questions-api", "ask"),
+    Arrow("questions-api", "post-function", "proxy"),
+    Arrow("post-function", "questions-table", "put"),
+    Arrow("questions-table", "stream-function", "stream"),
+    Arrow("stream-function", "topic", "publish"),
+    Arrow("topic", "staff", "email"),
+    Arrow("questions-api", "xray", "traces"),
+)
+_PLAN_QUESTIONS_SLOTS = (
+    Slot("questions-api", 0, 9),
+    Slot("post-function", 1, 9),
+    Slot("questions-table", 2, 9),
+    Slot("xray", 0, 10),
+    Slot("topic", 1, 10),
+    Slot("stream-function", 2, 10),
+    Slot("staff", 1, 11),
+)
+_PLAN_QUESTIONS_ARROWS = (
+    Arrow("questions-api", "post-function", "proxy"),
+    Arrow("post-function", "questions-table", "put"),
+    Arrow("questions-table", "stream-function", "stream"),
+    Arrow("stream-function", "topic", "publish"),
+    Arrow("topic", "staff", "email"),
+    Arrow("questions-api", "xray", "traces"),
+)
 _RECOMMENDER_ARROWS = (
     Arrow("data-notebook", "training-data", "upload"),
     Arrow("training-data", "training-job", "train"),
@@ -372,7 +572,12 @@ PICTURES: dict[str, Picture] = {
             *_SERVICE_SLOTS,
             *_PLAN_PIPELINE_SLOTS,
             *_PLAN_DATA_SLOTS,
+            *_PLAN_API_SLOTS,
             *_recommender_slots(top=5),
+            *_PLAN_CLICKS_SLOTS,
+            *_PLAN_QUESTIONS_SLOTS,
+            Slot("rec-api", 3, 7),
+            Slot("rec-function", 3, 8),
         )
         + ((Slot("planned", 0, 2, span=2),) if PLANNED else ()),
         arrows=(
@@ -380,7 +585,11 @@ PICTURES: dict[str, Picture] = {
             *_SERVICE_ARROWS,
             *_PLAN_PIPELINE_ARROWS,
             *_PLAN_DATA_ARROWS,
+            *_PLAN_API_ARROWS,
             *_RECOMMENDER_ARROWS,
+            *_PLAN_CLICKS_ARROWS,
+            *_PLAN_QUESTIONS_ARROWS,
+            Arrow("rec-api", "rec-function", "proxy"),
         ),
         frames=("vpc", "public-subnets", "service-subnets"),
     ),
@@ -397,8 +606,30 @@ PICTURES: dict[str, Picture] = {
     "03-data": Picture(
         slots=_DATA_SLOTS, arrows=_DATA_ARROWS, frames=("vpc", "public-subnets", "service-subnets")
     ),
-    "07-recommendations": Picture(slots=_recommender_slots(top=0), arrows=_RECOMMENDER_ARROWS),
+    "04-users-api": Picture(
+        slots=_API_SLOTS, arrows=_API_ARROWS, frames=("vpc", "public-subnets", "service-subnets")
+    ),
+    "05-clickstream": Picture(slots=_CLICKS_SLOTS, arrows=_CLICKS_ARROWS),
+    "06-questions": Picture(slots=_QUESTIONS_SLOTS, arrows=_QUESTIONS_ARROWS),
+    "07-recommendations": Picture(
+        slots=(
+            *_recommender_slots(top=0),
+            Slot("rec-api", 0, 2),
+            Slot("rec-function", 1, 2),
+            Slot("browser", 0, 3),
+        ),
+        arrows=(
+            *_RECOMMENDER_ARROWS,
+            Arrow("browser", "rec-api", "answers"),
+            Arrow("rec-api", "rec-function", "proxy"),
+            Arrow("rec-function", "endpoint", "ask"),
+        ),
+    ),
 }
+
+
+# The teardown shows the plan's parts: solid while they exist, dashed once removed.
+PICTURES["99-teardown"] = PICTURES["00-setup"]
 
 
 def picture(notebook: str) -> Picture:

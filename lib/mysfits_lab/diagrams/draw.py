@@ -64,6 +64,8 @@ def badge(notebook: str) -> str:
 def heading(notebook: str, built: bool) -> str:
     if notebook == "00-setup":
         return "What you built, notebook by notebook" if built else "The plan: what you will build"
+    if notebook == "99-teardown":
+        return "What is left after the teardown" if built else "What exists before the teardown"
     return f"What you built · {notebook}" if built else f"What you will build · {notebook}"
 
 
@@ -333,10 +335,14 @@ def _heading(
             f"Target {lab.get('target', '?')}, region {lab.get('region', '?')}, "
             f"account {lab.get('account', '?')}."
         )
-    if notebook == "00-setup":
+    if notebook in ("00-setup", "99-teardown"):
         notes.append("A part's badge names the notebook that builds it.")
     if not all(block.present or block.kind == "planned" for block in blocks):
-        notes.append("Dashed grey parts are not built yet.")
+        notes.append(
+            "Dashed grey parts do not exist."
+            if notebook == "99-teardown"
+            else "Dashed grey parts are not built yet."
+        )
     sub_font = font(SUBTITLE_SIZE)
     subtitle = canvas.text(
         canvas.wrap(" ".join(notes), room, sub_font), sub_font, "heading", color=SOFT_INK

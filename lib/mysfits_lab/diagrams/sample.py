@@ -9,7 +9,17 @@ import hashlib
 import boto3
 
 from ..lab import Lab, s3_website_url
-from ..steps import data, network, pipeline, recommendations, service
+from ..steps import (
+    api,
+    clicks,
+    data,
+    network,
+    pipeline,
+    questions,
+    recommendations,
+    recommender_api,
+    service,
+)
 from .catalogue import Values
 
 
@@ -58,9 +68,35 @@ def sample_outputs(
             "project": pipeline.Names.of(lab).project,
         },
         "data": {"table": data.table_name(lab)},
+        "users": {
+            "user_pool_id": f"{region}_{_hex('pool', 9)}",
+            "client_id": _hex("client", 26),
+        },
+        "api": {
+            "id": _hex("api", 10),
+            "name": api.api_name(lab),
+            "url": f"https://{_hex('api', 10)}.execute-api.{region}.amazonaws.com/prod",
+            "vpc_link_id": _hex("vpclink", 6),
+        },
+        "clicks": {
+            "api_id": _hex("clicks", 10),
+            "stream": clicks.Names.of(lab).stream,
+            "function": clicks.Names.of(lab).function,
+            "bucket": lab.bucket_name("clicks"),
+        },
+        "questions": {
+            "api_id": _hex("questions", 10),
+            "post_function": questions.Names.of(lab).post_function,
+            "stream_function": questions.Names.of(lab).stream_function,
+            "table": questions.Names.of(lab).table,
+            "topic_arn": f"arn:aws:sns:{region}:{account}:{questions.Names.of(lab).topic}",
+            "admin_email": f"staff.{learner}@example.com",
+        },
         "recommendations": {
             "endpoint_name": recommendations.endpoint_name(lab),
             "training_job": job,
             "model_data": f"{output}/{job}/output/model.tar.gz",
+            "api_id": _hex("recommendations", 10),
+            "function": recommender_api.Names.of(lab).function,
         },
     }

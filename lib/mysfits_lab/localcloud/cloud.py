@@ -34,8 +34,12 @@ log = logging.getLogger("mysfits_lab.localcloud")
 
 def _moto_app() -> Any:
     # Imported lazily: moto's import is the bulk of the start-up time.
+    from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    # AWS managed policies (AWSLambdaBasicExecutionRole, ...) exist in every account on AWS;
+    # moto leaves them out unless asked, and AttachRolePolicy then fails with NoSuchEntity.
+    default_user_config["iam"]["load_aws_managed_policies"] = True
     return DomainDispatcherApplication(create_backend_app)
 
 

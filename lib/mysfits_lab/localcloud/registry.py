@@ -14,13 +14,21 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[str, str] = {
     "images": ".images.provider:ImagesProvider",
+    "xray": ".services.xray.provider:XRayProvider",
     "websites": ".services.s3_website.provider:S3WebsiteProvider",
     "cloudformation": ".services.cloudformation.provider:CloudFormationProvider",
     "codebuild": ".services.codebuild.provider:CodeBuildProvider",
     "loadbalancers": ".services.elb.provider:LoadBalancerProvider",
     "ecs": ".services.ecs.provider:EcsProvider",
     "sagemaker": ".services.sagemaker.provider:SageMakerProvider",
+    "lambda": ".services.awslambda.provider:LambdaProvider",
     "codepipeline": ".services.codepipeline.provider:CodePipelineProvider",
+    "apigateway": ".services.apigateway.provider:ApiGatewayProvider",
+    "outbox": ".services.outbox.provider:OutboxProvider",
+    "cognito": ".services.cognito.provider:CognitoProvider",
+    "eventsources": ".services.event_sources.provider:EventSourcesProvider",
+    "firehose": ".services.firehose.provider:FirehoseProvider",
+    "sns": ".services.sns.provider:SnsProvider",
 }
 
 

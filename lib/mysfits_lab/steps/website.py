@@ -100,6 +100,7 @@ def site_config(lab: Lab) -> dict[str, Any]:
         "cognitoUserPoolId": out.get_or("users.user_pool_id"),
         "cognitoUserPoolClientId": out.get_or("users.client_id"),
         "cognitoEndpoint": out.get_or("users.endpoint"),
+        "cognitoPasswordPolicy": out.get_or("users.password_policy"),
         "streamingApiEndpoint": out.get_or("clicks.url"),
         "questionsApiEndpoint": out.get_or("questions.url"),
         "recommendationsApiEndpoint": out.get_or("recommendations.url"),

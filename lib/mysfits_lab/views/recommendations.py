@@ -3,6 +3,7 @@ ipywidgets questionnaire that asks the deployed endpoint for a mysfit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -148,12 +149,18 @@ def show_recommendation(mysfit: dict[str, Any]) -> None:
     )
 
 
-def questionnaire(predictor: Any, defaults: list[int] | None = None) -> Any:
-    """Five questions with eight answers each; every change asks the endpoint again.
+def questionnaire(
+    predictor: Any,
+    defaults: list[int] | None = None,
+    ask: Callable[[list[int]], dict[str, Any]] | None = None,
+) -> Any:
+    """Five questions with eight answers each; every change asks the endpoint again — or,
+    with ``ask`` (e.g. ``recommender_api.asker(lab)``), the site's recommendations API.
 
     Shows the recommendation for ``defaults`` straight away, so an unattended run (papermill)
     has a result without anyone clicking.
     """
+    answer_for = ask or (lambda answers: recommend(predictor, answers))
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -173,14 +180,14 @@ def questionnaire(predictor: Any, defaults: list[int] | None = None) -> Any:
     def refresh(_change: Any = None) -> None:
         with result:
             result.clear_output(wait=True)
-            show_recommendation(recommend(predictor, [p.value for p in pickers]))
+            show_recommendation(answer_for([p.value for p in pickers]))
 
     for picker in pickers:
         picker.observe(refresh, names="value")
     form = widgets.VBox([w for pair in zip(labels, pickers, strict=True) for w in pair])
     display(widgets.HBox([form, result]))
     refresh()
-    chosen = recommend(predictor, [p.value for p in pickers])
+    chosen = answer_for([p.value for p in pickers])
     if show.plain():  # an unattended run keeps no widget state: show the answer as text too
         show_recommendation(chosen)
     return chosen

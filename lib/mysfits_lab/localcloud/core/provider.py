@@ -89,6 +89,9 @@ class Context:
         self.logs = LogWriter(lambda r: self.client("logs", r), self.clock)
         self._lookup = lookup
         self._moto = moto
+        # Variables a running provider gives every process that runs AWS code (the X-Ray
+        # daemon's address): set in its start(), removed in its stop().
+        self.extra_environment: dict[str, str] = {}
         # boto3 sessions are not thread-safe: one of our own, used under a lock.
         self._session = boto3.Session(region_name=region, **DUMMY_CREDENTIALS)
         self._clients: dict[tuple[str, str], Any] = {}
@@ -123,8 +126,10 @@ class Context:
         return self._moto(service, operation, region, params)
 
     def child_environment(self, region: str, **options: Any) -> dict[str, str]:
-        """The environment of a process that runs code written for AWS (see environment.py)."""
-        return child_environment(self.edge_url, region, **options)
+        """The environment of a process that runs code written for AWS (see environment.py),
+        with what running providers add; the caller's ``extra`` still wins."""
+        extra = {**self.extra_environment, **(options.pop("extra", None) or {})}
+        return child_environment(self.edge_url, region, extra=extra, **options)
 
     def close(self) -> None:
         self.listeners.stop_all()

@@ -2,7 +2,8 @@
 
 A request's path through the edge (``../README.md`` tells it at length):
 1. ``Host`` must be a loopback name; control routes (``/_localcloud/<provider>/...``) are served
-   from a werkzeug ``Map``, to anyone but a web page.
+   from a werkzeug ``Map``, to anyone but a web page (a browser tab may open the ``link``
+   rules: the links in SNS's messages).
 2. From the headers alone: the catalog resolves the service, operation and protocol
    (``catalog.py``); a web page is refused unless the cloud served it and the call is one a
    page makes without credentials, and preflights are answered (``cors.py``); a body larger
@@ -32,7 +33,14 @@ from werkzeug.wrappers import Request, Response
 
 from ..constants import CONTROL_PREFIX
 from .catalog import Resolved, ServiceCatalog, service_model
-from .cors import BROWSER_SERVICES, JWKS_PATH, CorsPolicy, browser_may_call, loopback_host
+from .cors import (
+    BROWSER_SERVICES,
+    JWKS_PATH,
+    CorsPolicy,
+    browser_may_call,
+    loopback_host,
+    opens_link,
+)
 from .direct import ask_moto
 from .limits import limit_for, read_body, return_large_buffers
 from .moto_guards import disarm_python_yaml, guard, moto_failure, presigned_for_moto
@@ -71,11 +79,14 @@ class Route:
 
 @dataclass
 class ControlRule:
-    """``path`` below ``/_localcloud/<provider>`` (werkzeug syntax, e.g. ``/<name>``)."""
+    """``path`` below ``/_localcloud/<provider>`` (werkzeug syntax, e.g. ``/<name>``).
+    ``link``: a page the learner opens from a link in a message (SNS's "Confirm subscription"
+    in the outbox), so a browser tab may GET it (``cors.opens_link``)."""
 
     path: str
     handler: ControlHandler
     methods: tuple[str, ...] = ("GET",)
+    link: bool = False
 
 
 @dataclass
@@ -130,6 +141,7 @@ class Edge:
         self._routes: dict[tuple[str, str], Route] = {}
         self._matchers: list[Route] = []
         self._control = Map(strict_slashes=False)
+        self._links = Map(strict_slashes=False)  # control rules a browser tab may open
         for service in BROWSER_SERVICES:  # unsigned GETs of a user pool's JWKS
             self.catalog.add_path_rule(JWKS_PATH.pattern, service)
         disarm_python_yaml()
@@ -157,6 +169,8 @@ class Edge:
     def add_control(self, provider: str, rule: ControlRule) -> None:
         path = f"{CONTROL_PREFIX}{provider}{rule.path}".rstrip("/") or "/"
         self._control.add(Rule(path, endpoint=rule.handler, methods=list(rule.methods)))
+        if rule.link:
+            self._links.add(Rule(path, endpoint=rule.handler, methods=["GET"]))
 
     def routes(self) -> list[str]:
         return sorted(r.description for r in [*self._routes.values(), *self._matchers])
@@ -169,7 +183,7 @@ class Edge:
         head = AwsRequest.from_environ(environ, b"")  # what is known before the body is read
         if head.path.startswith(CONTROL_PREFIX):
             refused = self.cors.refusal(head, None)
-            if refused:
+            if refused and not (opens_link(head) and self._is_link(environ)):
                 return _control_error(403, refused)(environ, start_response)
             return self._serve_control(environ, start_response)
         response = self._handle(environ, head)
@@ -290,6 +304,13 @@ class Edge:
             if route.service == resolved.service and route.matcher and route.matcher(req):
                 return route
         return None
+
+    def _is_link(self, environ: dict) -> bool:
+        try:
+            self._links.bind_to_environ(environ).match()
+        except HTTPException:
+            return False
+        return True
 
     def _serve_control(self, environ: dict, start_response: Callable) -> Any:
         request = Request(environ)

@@ -147,7 +147,7 @@ class _RestRoute:
         )
 
     def matches(self, req: AwsRequest) -> bool:
-        if req.method != self.method or not self.regex.match(req.path):
+        if req.method != self.method or not self.regex.match(req.raw_path):
             return False
         return (
             all(

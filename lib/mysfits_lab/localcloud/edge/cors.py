@@ -83,6 +83,20 @@ def browser_may_call(resolved: Resolved, req: AwsRequest) -> bool:
     )
 
 
+def opens_link(req: AwsRequest) -> bool:
+    """A browser tab opening a link — from an email in the outbox, a notebook's output — to
+    one of the control routes made for it (``ControlRule.link``): a GET without ``Origin``
+    whose Fetch Metadata, when sent, says a top-level navigation to a document. Images,
+    scripts, frames and fetches are not; the page that held the link gets no CORS grant, so
+    it cannot read the answer, and what such a link does needs a secret it carries (a
+    subscription's token or ARN), as on AWS."""
+    if req.method not in ("GET", "HEAD") or req.origin is not None:
+        return False
+    mode = req.headers.get("sec-fetch-mode", "navigate")
+    dest = req.headers.get("sec-fetch-dest", "document")
+    return mode == "navigate" and dest == "document"
+
+
 class CorsPolicy:
     def __init__(self) -> None:
         self._origins: set[str] = set()

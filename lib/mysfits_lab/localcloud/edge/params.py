@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from botocore import parsers
 from botocore.model import Shape
@@ -162,10 +163,11 @@ def _from_rest(
 ) -> dict[str, Any]:
     params: dict[str, Any] = {}
     route = next(r for r in _rest_routes(service) if r.operation == operation)
-    match = route.regex.match(req.path)
+    match = route.regex.match(req.raw_path)
     uri = operation_model(service, operation).http.get("requestUri", "")
     labels = re.findall(r"\{([^}+]+)\+?\}", uri.partition("?")[0])
-    values = dict(zip(labels, match.groups(), strict=False)) if match else {}
+    groups = [unquote(group) for group in match.groups()] if match else []
+    values = dict(zip(labels, groups, strict=False))
     named_query = set()
     for name, member in shape.members.items():
         location = member.serialization.get("location")

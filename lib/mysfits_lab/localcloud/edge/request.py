@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, repeat
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 # Deeper JSON is refused before anyone parses it recursively (moto, botocore, providers): a
 # DynamoDB item's 32 levels of nested attributes take about 70 on the wire.
@@ -50,6 +50,19 @@ class AwsRequest:
             body=body,
             environ=environ,
         )
+
+    @cached_property
+    def raw_path(self) -> str:
+        """The path as the client sent it, still percent-encoded: REST operations match their
+        ``requestUri`` on it, so an encoded ``/`` inside one label (an ARN in
+        ``/tags/{resource_arn}``) stays inside that label."""
+        raw = self.environ.get("RAW_URI") or self.environ.get("REQUEST_URI")
+        if not raw:
+            return quote(self.path, safe="/~!$&'()*+,;=:@")
+        target = raw.split("?", 1)[0]
+        if not target.startswith("/"):  # absolute form: http://host:port/path
+            target = "/" + target.split("://", 1)[-1].partition("/")[2]
+        return target
 
     @cached_property
     def _credential(self) -> str | None:

@@ -1,0 +1,1 @@
+"""Integration types, one module each, dispatched by type (see ``dispatch.py``)."""

@@ -68,7 +68,6 @@ check: setup lint
 
 bench: setup
 	$(BIN)/python -m benchmarks
-	$(BIN)/python -m benchmarks apigateway_bench
 
 cloud-down:
 	-$(BIN)/mysfits-lab cloud down

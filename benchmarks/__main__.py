@@ -6,7 +6,17 @@ import importlib
 import sys
 import time
 
-SUITES = ["workbook", "service", "api", "pipeline", "health", "recommender", "lambda_invoke"]
+SUITES = [
+    "workbook",
+    "service",
+    "api",
+    "clicks",
+    "questions",
+    "pipeline",
+    "health",
+    "recommender",
+    "lambda_invoke",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -35,8 +35,9 @@ def run() -> list[tuple[str, str]]:
 
         nlb = f"{lab.outputs.get('service.url')}/mysfits"
         tasks = control.control_get("ecs")["tasks"]
-        port = next(t["ports"] for t in tasks if t["lastStatus"] == "RUNNING")
-        direct = f"http://127.0.0.1:{next(iter(port.values()))}/mysfits"
+        task = next(t for t in tasks if t["lastStatus"] == "RUNNING")
+        address = task.get("address") or "127.0.0.1"  # each task has its own loopback address
+        direct = f"http://{address}:{next(iter(task['ports'].values()))}/mysfits"
         run_load(nlb, clients=8, total=400)  # warm both paths
         through_nlb = run_load(nlb)
         to_task = run_load(direct)

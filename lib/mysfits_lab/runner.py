@@ -82,8 +82,11 @@ def run_notebooks(
     region: str | None = None,
     start: str | None = None,
     only: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run the notebooks; a learner, target or region left at None comes from the settings."""
+    """Run the notebooks; a learner, target or region left at None comes from the settings.
+    ``extra`` papermill parameters go to every notebook that declares them (e.g.
+    ``{"remove": True}`` for 99-teardown)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -105,7 +108,7 @@ def run_notebooks(
     folder.mkdir(parents=True, exist_ok=True)
     result = RunResult(learner, folder, [NotebookRun(n) for n in names])
     os.environ["MYSFITS_LAB_PLAIN"] = "1"  # kernels inherit it: log lines, not widgets
-    parameters = {"target": target, "region": region, "learner": learner}
+    parameters = {"target": target, "region": region, "learner": learner, **(extra or {})}
 
     for index, item in enumerate(result.runs, start=1):
         print(f"[{index}/{len(names)}] {item.notebook} ...", flush=True)

@@ -33,7 +33,10 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
         "02b-pipeline",
         "03-data",
         "04-users-api",
+        "05-clickstream",
+        "06-questions",
         "07-recommendations",
+        "99-teardown",
     ]
     assert "shows 6 mysfits from mysfits.json" in _cell_text(
         ran["01-static-site"].output_path, "check_site"
@@ -49,13 +52,28 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
         ran["04-users-api"].output_path, "NBVAL_CHECK_OUTPUT"
     )
     assert "signed up and confirmed" in _cell_text(ran["04-users-api"].output_path, "demo_user")
+    assert "OK: every click reached S3 enriched" in _cell_text(
+        ran["05-clickstream"].output_path, "NBVAL_CHECK_OUTPUT"
+    )
+    assert "6 clicks of notebook-visitor are in S3." in _cell_text(
+        ran["05-clickstream"].output_path, "wait_for_clicks"
+    )
+    assert "OK: a question is stored, emailed to the staff once" in _cell_text(
+        ran["06-questions"].output_path, "NBVAL_CHECK_OUTPUT"
+    )
+    burst = _cell_text(ran["06-questions"].output_path, "set_fault_injection")
+    assert "Traces with a fault" in burst
+    assert burst.count("→ 502") >= 1, burst  # five in six hang 5 s and fail, as planted
     assert "Recommendation works" in _cell_text(
         ran["07-recommendations"].output_path, "NBVAL_CHECK_OUTPUT"
     )
 
     # Idempotent: no error, nothing new. In workbook order, so 02b and 03 release their source
     # changes again after 02a has rolled the service to its own image.
-    again = run_notebooks(only=["01", "02a", "02b", "03", "04", "07"])
+    # The rerun skips 06's planted-fault burst: the first run already proved it.
+    again = run_notebooks(
+        only=["01", "02a", "02b", "03", "04", "05", "06", "07"], extra={"inject_fault": False}
+    )
     assert again.ok, again.failed
     rerun = {r.notebook: r for r in again.runs}
     assert "Reusing" in _cell_text(rerun["02a-service"].output_path, "build_service_image")
@@ -85,13 +103,53 @@ def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws
     )
     tables = lab.client("dynamodb").list_tables()["TableNames"]
     assert [t for t in tables if "MysfitsTable" in t] == ["mysfit-MysfitsTable"]
+    # The planted fault, as X-Ray recorded it: faulty traces that spent ~5 s in
+    # hanging_exception, and a service graph whose function node counts the faults.
+    import time as _time
+
+    xray = lab.client("xray")
+    window = {"StartTime": _time.time() - 3600, "EndTime": _time.time()}
+    faulty = xray.get_trace_summaries(**window, FilterExpression="fault")["TraceSummaries"]
+    assert faulty
+    documents = xray.batch_get_traces(TraceIds=[faulty[0]["Id"]])["Traces"][0]["Segments"]
+    assert any("hanging_exception" in d["Document"] for d in documents)
+    graph = xray.get_service_graph(**window)["Services"]
+    faults = [
+        s["SummaryStatistics"]["FaultStatistics"]["TotalCount"]
+        for s in graph
+        if s["Name"] == "mysfit-MysfitsPostQuestionFunction" and "SummaryStatistics" in s
+    ]
+    assert max(faults, default=0) >= 1, graph
     pools = lab.client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
     assert [p["Name"] for p in pools] == ["mysfit-MysfitsUserPool"]
     gateway = lab.client("apigateway")
     apis = gateway.get_rest_apis()["items"]
-    assert [a["name"] for a in apis] == ["mysfit-MysfitsApi"]
-    assert len(gateway.get_deployments(restApiId=apis[0]["id"])["items"]) == 1
+    assert sorted(a["name"] for a in apis) == [
+        "mysfit-ClickProcessingApi",
+        "mysfit-MysfitsApi",
+        "mysfit-QuestionsApi",
+        "mysfit-RecommendationsApi",
+    ]
+    for api in apis:  # reruns deploy only what changed: nothing
+        assert len(gateway.get_deployments(restApiId=api["id"])["items"]) == 1, api["name"]
     assert [v["name"] for v in gateway.get_vpc_links()["items"]] == ["mysfit-MysfitsApiVpcLink"]
+    functions = sorted(
+        f["FunctionName"] for f in lab.client("lambda").list_functions()["Functions"]
+    )
+    assert functions == [
+        "mysfit-MysfitsClicksProcessor",
+        "mysfit-MysfitsPostQuestionFunction",
+        "mysfit-MysfitsProcessQuestionStreamFunction",
+        "mysfit-MysfitsRecommendationsFunction",
+    ]
+    streams = lab.client("firehose").list_delivery_streams()["DeliveryStreamNames"]
+    assert streams == ["mysfit-MysfitsFireHoseToS3"]
+    mappings = lab.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert len(mappings) == 1
+    topics = lab.client("sns").list_topics()["Topics"]
+    assert [t["TopicArn"].rsplit(":", 1)[1] for t in topics] == [
+        "mysfit-MythicalMysfitsQuestionsTopic"
+    ]
     assert len(lab.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
     assert len(lab.client("sagemaker").list_endpoints()["Endpoints"]) == 1
     store = OutputsStore(learner_dir("mysfit") / "outputs.json", "mysfit")

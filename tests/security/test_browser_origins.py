@@ -144,6 +144,7 @@ def _website(edge: str, bucket: str) -> str:
         "Action": "s3:GetObject",
         "Resource": f"arn:aws:s3:::{bucket}/*",
     }
+    s3.delete_public_access_block(Bucket=bucket)  # a new bucket blocks public policies
     s3.put_bucket_policy(
         Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     )

@@ -60,6 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     server.start()
     s3 = edge_client(cloud.edge_url, "s3")
     s3.create_bucket(Bucket=BUCKET)
+    s3.delete_public_access_block(Bucket=BUCKET)  # a new bucket blocks public policies
     for key in OBJECTS:
         s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode(), ContentType="text/plain")
     s3.put_bucket_website(

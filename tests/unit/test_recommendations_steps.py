@@ -132,3 +132,56 @@ def test_a_failed_endpoint_fails_the_wait_at_once():
     with pytest.raises(LabError, match="endpoint failed: no model"):
         rec.wait_for_endpoint(FakeLab(sagemaker=SimpleNamespace(describe_endpoint=describe)))
     assert time.monotonic() - started < 1 and describe.calls == 2
+
+
+def test_prediction_sends_large_batches_within_the_endpoint_limits():
+    class Counting:
+        def __init__(self):
+            self.sizes = []
+
+        def predict(self, rows):
+            self.sizes.append(len(rows))
+            return {"predictions": [{"predicted_label": float(r[0] % 12)} for r in rows]}
+
+    predictor = Counting()
+    features = np.arange(250_000).reshape(-1, 1)
+    assert rec.predict(predictor, features).tolist() == (np.arange(250_000) % 12).tolist()
+    assert predictor.sizes == [100_000, 100_000, 50_000]
+    # 100,000 rows of five answers and their predictions stay under SageMaker's 6 MB.
+    rows = generator.generate(rows=rec.PREDICT_BATCH, seed=1).features
+    assert len(rec.csv_serializer().serialize(rows)) < 6 * 2**20
+    assert len(b'{"predicted_label": 11.0}, ') * rec.PREDICT_BATCH < 6 * 2**20
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.array([[3, 5, 1, 7, 2]]),
+        np.array([[1, -20, 300], [4_000_000, 0, -1]], dtype=np.int32),
+        np.arange(40, dtype=np.uint8).reshape(8, 5),
+        np.array([[1.5, 2.0, 3.25]]),  # floats: the SDK's own writer
+        [[1, 2], [3, 4]],
+        np.array([1, 2, 3]),
+    ],
+)
+def test_the_csv_serializer_writes_what_the_sdk_writes(data):
+    from sagemaker.serializers import CSVSerializer
+
+    serializer = rec.csv_serializer()
+    assert isinstance(serializer, CSVSerializer) and serializer.CONTENT_TYPE == "text/csv"
+    assert serializer.serialize(data) == CSVSerializer().serialize(data)
+
+
+def test_the_sdk_config_is_validated_once_and_other_configs_always(monkeypatch):
+    import sagemaker.utils
+
+    calls = []
+    monkeypatch.setattr(sagemaker.utils, "validate_sagemaker_config", calls.append)
+    rec._validate_config_once()
+    sagemaker.utils.validate_sagemaker_config(rec.SDK_CONFIG)
+    other = {"SchemaVersion": "1.0"}
+    sagemaker.utils.validate_sagemaker_config(other)
+    assert calls == [other]
+    rec._validate_config_once()  # idempotent: no second wrapper
+    sagemaker.utils.validate_sagemaker_config(other)
+    assert calls == [other, other]

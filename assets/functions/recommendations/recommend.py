@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 ENDPOINT = os.environ.get("ENDPOINT_NAME", "")
 ALLOWED_ORIGIN = os.environ.get("ALLOWED_ORIGIN", "*")
@@ -72,7 +73,11 @@ def recommend(event: dict[str, Any], context: Any) -> dict[str, Any]:
         entry = read_entry(event.get("body"))
     except ValueError as exc:
         return answer(400, {"message": str(exc)})
-    label = predicted_label(entry)
+    try:
+        label = predicted_label(entry)
+    except (ClientError, BotoCoreError) as exc:  # no endpoint, or not in service yet
+        print(f"the endpoint {ENDPOINT} did not answer: {exc}")
+        return answer(503, {"message": "The recommender is not available; try again later."})
     if not 0 <= label < len(LABELS):
         return answer(502, {"message": f"the model answered an unknown label {label}"})
     mysfit = LABELS[label]

@@ -34,13 +34,34 @@ log = logging.getLogger("mysfits_lab.localcloud")
 
 def _moto_app() -> Any:
     # Imported lazily: moto's import is the bulk of the start-up time.
+    from moto import backends
+    from moto.core.base_backend import BackendDict
     from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     # AWS managed policies (AWSLambdaBasicExecutionRole, ...) exist in every account on AWS;
     # moto leaves them out unless asked, and AttachRolePolicy then fails with NoSuchEntity.
     default_user_config["iam"]["load_aws_managed_policies"] = True
-    return DomainDispatcherApplication(create_backend_app)
+    # moto's state is per process: a new cloud starts empty even when an earlier cloud ran in
+    # this process (tests start one after another), as a restarted cloud process does.
+    BackendDict.reset()
+    modules = frozenset(backends.list_of_moto_modules())
+
+    class Dispatcher(DomainDispatcherApplication):
+        """moto's dispatcher with its module list read once: moto lists its package folder
+        (a directory read and ~250 stats) on every request to match the Host header."""
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host is None:
+                return None
+            if host == "moto_api" or host in modules:
+                return host
+            for backend, pattern in self.backend_url_patterns:
+                if pattern.match(f"http://{host}"):
+                    return backend
+            return None
+
+    return Dispatcher(create_backend_app)
 
 
 class LocalCloud:

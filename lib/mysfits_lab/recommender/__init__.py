@@ -1,8 +1,9 @@
 """Mysfit recommender: questionnaire data generator and a SageMaker-compatible k-NN.
 
 ``generator`` samples questionnaire answers with a known Bayes accuracy, ``hyperparameters``
-validates the built-in k-NN hyperparameters, ``knn`` trains and serves a faiss-backed model,
-``formats`` speaks the SageMaker k-NN wire formats and ``evaluation`` scores predictions.
+validates the built-in k-NN hyperparameters, ``knn`` trains and serves a faiss-backed model
+(``search`` answers its exact searches in batches), ``formats`` speaks the SageMaker k-NN wire
+formats and ``evaluation`` scores predictions.
 """
 
 from mysfits_lab.recommender.evaluation import (

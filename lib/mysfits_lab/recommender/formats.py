@@ -23,6 +23,7 @@ read and written by ``record_proto``.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -38,6 +39,8 @@ from mysfits_lab.recommender.record_proto import (
     Record,
     Tensor,
     dense_columns,
+    dense_feature_span,
+    label_record_layout,
     parse_record,
     serialize_label_record,
 )
@@ -354,7 +357,9 @@ def decode_request(
         if mime == CSV:
             matrix = _request_csv(body, params, max_records)
         elif mime == RECORDIO:
-            matrix = _request_recordio(body, feature_dim, max_records)
+            matrix = _dense_request(body, feature_dim, max_records)
+            if matrix is None:
+                matrix = _request_recordio(body, feature_dim, max_records)
         else:
             matrix = _request_json(body, mime, feature_dim, max_records)
     except (ValueError, UnicodeDecodeError, LookupError) as error:
@@ -385,6 +390,34 @@ def _request_csv(body: bytes, params: dict[str, str], max_records: int | None) -
     if matrix.shape[1] == 0:
         raise ValueError(f"no feature columns left after label_size={label_size}")
     return matrix.astype(np.float32)
+
+
+def _dense_request(
+    body: bytes, feature_dim: int | None, max_records: int | None
+) -> np.ndarray | None:
+    """Fast path: records that hold dense float32 features and nothing else, all laid out
+    alike (what the SDK's ``RecordSerializer`` writes), decoded as one numpy view. Anything
+    else — other tensors, other widths, a byte that differs outside the numbers — is None and
+    goes through ``_request_recordio``, which also words the errors."""
+    if len(body) < 8:
+        return None
+    magic, word = struct.unpack_from("<II", body, 0)
+    length = word & _LENGTH_MASK
+    stride = 8 + length + (-length % 4)
+    if magic != RECORDIO_MAGIC or word >> 29 or len(body) % stride:
+        return None
+    span = dense_feature_span(body[8 : 8 + length])
+    if span is None or (feature_dim is not None and span[1] - span[0] != 4 * feature_dim):
+        return None
+    rows = np.frombuffer(body, dtype=np.uint8).reshape(-1, stride)
+    if max_records is not None and len(rows) > max_records:
+        raise TooManyRecords(max_records)
+    start, end = 8 + span[0], 8 + span[1]
+    skeleton = np.ones(stride, dtype=bool)
+    skeleton[start:end] = False
+    if not (rows[:, skeleton] == rows[0, skeleton]).all():
+        return None
+    return np.ascontiguousarray(rows[:, start:end]).view("<f4").astype(np.float32)
 
 
 def _request_recordio(
@@ -517,6 +550,7 @@ def _prediction_dicts(result: KnnResult, verbose: bool) -> list[dict[str, Any]]:
     return out
 
 
+@functools.lru_cache(maxsize=64)  # asked on every request, with a few distinct arguments
 def response_capacity(accept: str | None, neighbours: int) -> int:
     """The most predictions (each with ``neighbours`` neighbours when verbose) that one response
     of the Accept type can carry within ``MAX_PAYLOAD_BYTES``, at their shortest."""
@@ -545,6 +579,23 @@ def encode_response(result: KnnResult, accept: str | None) -> tuple[bytes, str]:
 
 def _encode(result: KnnResult, accept: str | None) -> bytes:
     mime, verbose = parse_accept(accept)
+    if not verbose:  # one number per record: written with numpy, not record by record
+        labels = np.asarray(result.predicted_label, dtype=np.float64).reshape(-1)
+        if mime == RECORDIO:
+            return _fixed_label_records([("predicted_label", labels[:, None])])
+        objects = _label_objects(labels)
+        if mime == JSON:
+            return ('{"predictions": [' + ", ".join(objects) + "]}").encode()
+        return "".join(f"{line}\n" for line in objects).encode()
+    if mime == RECORDIO and _complete(result):
+        assert result.distances is not None and result.labels is not None
+        return _fixed_label_records(
+            [
+                ("predicted_label", np.asarray(result.predicted_label).reshape(-1, 1)),
+                ("distances", result.distances),
+                ("labels", result.labels),
+            ]
+        )
     predictions = _prediction_dicts(result, verbose)
     if mime == JSON:
         return json.dumps({"predictions": predictions}).encode()
@@ -557,3 +608,39 @@ def _encode(result: KnnResult, accept: str | None) -> bytes:
         for p in predictions
     ]
     return frame_recordio(payloads)
+
+
+def _label_objects(labels: np.ndarray) -> list[str]:
+    """``{"predicted_label": 3.0}`` for each label, exactly as ``json.dumps`` writes it; each
+    distinct value is written once (a classifier has a dozen)."""
+    values, inverse = np.unique(labels, return_inverse=True)
+    texts = np.array([json.dumps({"predicted_label": float(v)}) for v in values], dtype=object)
+    return texts[inverse.reshape(-1)].tolist()
+
+
+def _complete(result: KnnResult) -> bool:
+    """Every record has all its neighbours (none missing), so all records are the same size."""
+    return (
+        result.distances is not None
+        and result.labels is not None
+        and not np.isnan(result.distances).any()
+        and not np.isnan(result.labels).any()
+    )
+
+
+def _fixed_label_records(columns: list[tuple[str, np.ndarray]]) -> bytes:
+    """RecordIO records of label tensors of one size each ((n, size) arrays): byte for byte
+    what ``serialize_label_record`` and ``frame_recordio`` write, built as one array."""
+    count = len(columns[0][1])
+    if count == 0:
+        return b""
+    template, starts = label_record_layout([(name, values.shape[1]) for name, values in columns])
+    length = len(template)
+    frame = np.zeros(8 + length + (-length % 4), dtype=np.uint8)
+    frame[:8] = np.frombuffer(struct.pack("<II", RECORDIO_MAGIC, length), dtype=np.uint8)
+    frame[8 : 8 + length] = np.frombuffer(template, dtype=np.uint8)
+    out = np.tile(frame, (count, 1))
+    for (_name, values), start in zip(columns, starts, strict=True):
+        floats = np.ascontiguousarray(values, dtype="<f4").view(np.uint8).reshape(count, -1)
+        out[:, 8 + start : 8 + start + floats.shape[1]] = floats
+    return out.tobytes()

@@ -1,7 +1,10 @@
 """A k-NN algorithm compatible with SageMaker's built-in k-NN, with faiss as the engine.
 
 Training samples ``sample_size`` records, optionally reduces their dimension, and stores them in
-a faiss index together with their labels. Prediction conventions:
+a faiss index together with their labels. A batch of queries is answered in one search; an
+exact (``faiss.Flat``) L2 index of low dimension answers it through ``search.CellSearch``,
+which finds the same neighbours as the flat index while computing a fraction of its distances.
+Prediction conventions:
 
 * Neighbours come back in faiss order. For ``L2`` that is ascending distance, reported as the
   Euclidean distance (the square root of faiss's squared L2). For ``INNER_PRODUCT`` and
@@ -27,7 +30,7 @@ import io
 import json
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
@@ -39,6 +42,7 @@ from mysfits_lab.recommender.hyperparameters import (
     KnnHyperparameters,
     parse_hyperparameters,
 )
+from mysfits_lab.recommender.search import CellSearch, single_threaded
 
 ARTIFACT_FORMAT = "mysfits-lab-knn/1"
 MODEL_JSON = "model.json"
@@ -46,6 +50,9 @@ INDEX_FILE = "index.faiss"
 ARRAYS_FILE = "arrays.npz"
 # Bounds the (rows, k, k) comparison cube used by the vote.
 _VOTE_CHUNK_CELLS = 8_000_000
+# Fewer queries than this go through the flat index directly: the cells' bookkeeping would
+# cost more than the distances it saves.
+SMALL_BATCH = 8
 
 Log = Callable[[str], None]
 
@@ -74,6 +81,23 @@ class KnnModel:
     labels: np.ndarray
     offsets: np.ndarray
     projection: np.ndarray | None = None
+    # Derived once from the fields above (see __post_init__), never saved.
+    cells: CellSearch | None = field(default=None, init=False, repr=False)
+    fallback: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # An exact flat L2 index answers through its cells: the same neighbours, a fraction of
+        # the distances (search.py). Built here, so that serving never waits for it.
+        cells = CellSearch(self.index) if CellSearch.applies(self.index) else None
+        object.__setattr__(self, "cells", cells)
+        # What a query without any neighbour gets (IVF); not recomputed per request.
+        if len(self.labels) == 0:
+            fallback = 0.0
+        elif self.hyperparameters.predictor_type == "classifier":
+            fallback = _most_frequent(self.labels)
+        else:
+            fallback = float(self.labels.mean())
+        object.__setattr__(self, "fallback", fallback)
 
     @property
     def feature_dim(self) -> int:
@@ -102,14 +126,13 @@ class KnnModel:
             raise InferenceError("features must be finite numbers (found NaN or infinity)")
         # Discrete data repeats the same query a lot; each distinct query is searched and voted
         # once, then the answers are copied back to every row that asked it.
-        queries, inverse = np.unique(self.transform(matrix), axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        queries, inverse = _distinct_rows(self.transform(matrix))
         scores, neighbour_labels = self._neighbours(queries)
         valid = ~np.isnan(neighbour_labels)
         if self.hyperparameters.predictor_type == "classifier":
-            predicted = _vote(neighbour_labels, valid, fallback=_most_frequent(self.labels))
+            predicted = _vote(neighbour_labels, valid, fallback=self.fallback)
         else:
-            predicted = _mean(neighbour_labels, valid, fallback=float(self.labels.mean()))
+            predicted = _mean(neighbour_labels, valid, fallback=self.fallback)
         if not verbose:
             return KnnResult(predicted_label=predicted[inverse])
         if self.hyperparameters.index_metric == "L2":
@@ -128,8 +151,9 @@ class KnnModel:
         if len(queries) == 0:
             return scores, labels
         # k distinct vectors always cover k records, since each stands for at least one.
-        found_scores, ids = self.index.search(queries, min(k, self.index.ntotal))
-        multiplicity = np.where(ids >= 0, np.diff(self.offsets)[ids], 0)
+        found_scores, ids = self.search(queries, min(k, self.index.ntotal))
+        found = np.maximum(ids, 0)  # -1 marks a missing neighbour (IVF)
+        multiplicity = np.where(ids >= 0, self.offsets[found + 1] - self.offsets[found], 0)
         before = np.cumsum(multiplicity, axis=1) - multiplicity
         take = np.clip(k - before, 0, multiplicity).ravel()
         # One entry per neighbour record: its row, its slot in the row and its label position.
@@ -144,6 +168,14 @@ class KnnModel:
         labels[entry_rows, slots] = self.labels[self.offsets[groups] + within_group]
         scores[entry_rows, slots] = np.repeat(found_scores.ravel()[take > 0], take_positive)
         return scores, labels
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The index's (scores, ids) of the k nearest distinct vectors of each query, in one
+        call for the whole batch."""
+        if self.cells is not None and len(queries) >= SMALL_BATCH:
+            return self.cells.search(queries, k)
+        with single_threaded():
+            return self.index.search(queries, k)
 
     def artifact_files(self) -> dict[str, bytes]:
         """The artifact as {file name: bytes}, shared by save() and to_tarball()."""
@@ -371,6 +403,18 @@ def _build_index(
     index.add(distinct)
     index.nprobe = min(hp.faiss_index_nprobe, nlists)
     return index
+
+
+def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows, inverse): ``distinct[inverse] == matrix``. Rows are compared as byte
+    strings, several times faster than ``np.unique(axis=0)``; -0.0 and 0.0 may then stay two
+    rows, which only searches that vector twice."""
+    rows = np.ascontiguousarray(matrix)
+    if len(rows) <= 1:
+        return rows, np.zeros(len(rows), dtype=np.int64)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).reshape(-1)
+    _keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)
 
 
 def _most_frequent(labels: np.ndarray) -> float:

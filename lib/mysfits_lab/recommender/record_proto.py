@@ -201,6 +201,20 @@ def serialize_label_record(label: dict[str, list[float]]) -> bytes:
     return bytes(out)
 
 
+def label_record_layout(sizes: list[tuple[str, int]]) -> tuple[bytes, list[int]]:
+    """A ``serialize_label_record`` payload with zeros for every value, and where each float32
+    tensor's values start in it: records that differ only in their numbers can then be
+    written as one numpy array. A tensor's packed values are the last bytes of its map entry
+    (every enclosing message puts its header first)."""
+    payload = bytearray()
+    starts = []
+    for name, count in sizes:
+        entry = serialize_label_record({name: [0.0] * count})
+        payload += entry
+        starts.append(len(payload) - 4 * count)
+    return bytes(payload), starts
+
+
 def _spans(data: bytes, start: int, end: int):
     """Yield (field number, wire type, value start, value end) within data[start:end]."""
     view = memoryview(data)
@@ -231,6 +245,18 @@ def _packed_float32_span(payload: bytes, field: int) -> tuple[int, int] | None:
             return None
         return tensor[0][2], tensor[0][3]
     return None
+
+
+def dense_feature_span(payload: bytes) -> tuple[int, int] | None:
+    """Byte span of the feature floats when a record holds dense float32 ``features["values"]``
+    and nothing else (what the SDK's ``RecordSerializer`` sends); otherwise None."""
+    try:
+        fields = list(_fields(memoryview(payload)))
+    except ValueError:
+        return None
+    if len(fields) != 1 or fields[0][:2] != (1, _LENGTH):
+        return None
+    return _packed_float32_span(payload, 1)
 
 
 def dense_columns(payload: bytes) -> tuple[tuple[int, int], tuple[int, int]] | None:

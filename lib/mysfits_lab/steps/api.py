@@ -374,3 +374,18 @@ def teardown(lab: Lab) -> list[str]:
     if website.is_built(lab):  # the site goes back to the load balancer's URL
         website.publish_config(lab)
     return removed
+
+
+def vpc_link_row(link: dict[str, Any]) -> dict[str, str]:
+    return {
+        "VPC link": link["id"],
+        "name": link["name"],
+        "status": link["status"],
+        "targets": ", ".join(link["targetArns"]),
+    }
+
+
+def deployment_line(deployment: dict[str, Any]) -> str:
+    if deployment["new"]:
+        return f"New deployment {deployment['deployment']} on stage {deployment['stage']}."
+    return f"Stage {deployment['stage']} already runs this document ({deployment['deployment']})."

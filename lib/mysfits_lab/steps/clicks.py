@@ -332,10 +332,11 @@ def failed_clicks(lab: Lab) -> list[dict[str, Any]]:
     return found
 
 
-def _wait(lab: Lab, what: str, found: Any) -> Any:
+def _wait(lab: Lab, what: str, found: Any, progress: bool = True) -> Any:
     return wait_until(
         found,
         what,
+        progress=progress,
         timeout=lab.wait_budget(BUFFER_SECONDS * 3) + (10 if lab.is_local else BUFFER_SECONDS),
         interval=lab.poll_interval * 2,
         hint="Firehose writes a buffer when its interval has passed; the function's log group "
@@ -343,7 +344,9 @@ def _wait(lab: Lab, what: str, found: Any) -> Any:
     )
 
 
-def wait_for_clicks(lab: Lab, user_id: str, count: int) -> list[dict[str, Any]]:
+def wait_for_clicks(
+    lab: Lab, user_id: str, count: int, progress: bool = True
+) -> list[dict[str, Any]]:
     """Wait until ``count`` clicks of ``user_id`` are in S3: Firehose delivers when its buffer
     interval has passed (60 s on AWS; the local cloud shortens it)."""
 
@@ -351,16 +354,16 @@ def wait_for_clicks(lab: Lab, user_id: str, count: int) -> list[dict[str, Any]]:
         mine = [c for c in delivered_clicks(lab) if c.get("userId") == user_id]
         return mine if len(mine) >= count else None
 
-    return _wait(lab, f"{count} clicks of {user_id} to land in S3", arrived)
+    return _wait(lab, f"{count} clicks of {user_id} to land in S3", arrived, progress)
 
 
-def wait_for_failed(lab: Lab, containing: str) -> list[dict[str, Any]]:
+def wait_for_failed(lab: Lab, containing: str, progress: bool = True) -> list[dict[str, Any]]:
     """Wait until a click containing ``containing`` is kept under ``processing-failed/``."""
 
     def kept() -> list[dict[str, Any]] | None:
         return [f for f in failed_clicks(lab) if containing in f["click"]] or None
 
-    return _wait(lab, f"the click of {containing} under {FAILED_PREFIX}", kept)
+    return _wait(lab, f"the click of {containing} under {FAILED_PREFIX}", kept, progress)
 
 
 # -- checking -----------------------------------------------------------------------------
@@ -388,8 +391,9 @@ def check(lab: Lab, catalogue: list[dict[str, Any]]) -> ClicksCheck:
     answers = [send_click(lab, m["mysfitId"], user).status_code for m in chosen]
     unknown = f"unknown-{user}"
     answers.append(send_click(lab, unknown, user).status_code)
-    landed = wait_for_clicks(lab, user, len(chosen))
-    kept = wait_for_failed(lab, unknown)
+    # No progress lines: the check cell's output must read the same on every run.
+    landed = wait_for_clicks(lab, user, len(chosen), progress=False)
+    kept = wait_for_failed(lab, unknown, progress=False)
     by_id = {c["mysfitId"]: c for c in landed}
     enriched = all(
         by_id.get(m["mysfitId"], {}).get("species") == m["species"]
@@ -427,3 +431,21 @@ def teardown(lab: Lab) -> list[str]:
     if website.is_built(lab):
         website.publish_config(lab)
     return removed
+
+
+def function_row(function: dict[str, Any]) -> dict[str, str]:
+    return {
+        "function": function["FunctionName"],
+        "runtime": function["Runtime"],
+        "handler": function["Handler"],
+        "deployment": function["action"],
+    }
+
+
+def stream_row(stream: dict[str, Any]) -> dict[str, str]:
+    return {
+        "stream": stream["DeliveryStreamName"],
+        "status": stream["DeliveryStreamStatus"],
+        "buffer": f"{BUFFER_SECONDS} s or {BUFFER_MB} MB",
+        "prefix": PREFIX,
+    }

@@ -161,7 +161,9 @@ def asker(lab: Lab) -> Callable[[list[int]], dict[str, Any]]:
                 f"POST /recommendations answered {response.status_code}: {response.text}"
             )
         chosen = response.json()["recommendedMysfit"]
-        return next(m for m in recommendations.catalogue() if m["mysfitId"] == chosen)
+        catalogue = recommendations.catalogue()
+        label = next(i for i, m in enumerate(catalogue) if m["mysfitId"] == chosen)
+        return catalogue[label] | {"label": label}
 
     return ask_api
 

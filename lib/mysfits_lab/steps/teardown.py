@@ -165,7 +165,7 @@ def _named(lab: Lab) -> Iterator[Resource]:
     yield from listing(
         "event source mapping",
         lambda: (
-            m["UUID"]
+            f"{m['UUID']} → {m['FunctionArn'].rsplit(':', 1)[-1]}"
             for m in pages("lambda", "list_event_source_mappings", "EventSourceMappings", None)
             if m["FunctionArn"].rsplit(":", 1)[-1].startswith(prefix)
         ),
@@ -351,3 +351,6 @@ class TeardownCheck:
 
 def check(lab: Lab, removed: bool) -> TeardownCheck:
     return TeardownCheck(lab.learner, removed, inventory(lab))
+
+
+DRY_RUN = "remove = False: nothing was removed. Set remove = True to delete the list above."

@@ -325,7 +325,7 @@ def traced(cloud: EdgeSession, backend: int, tmp_path_factory: pytest.TempPathFa
     answers = {
         "ok": requests.get(f"{prod}/questions", headers={"X-Amzn-Trace-Id": caller}, timeout=20),
         "raised": requests.get(f"{prod}/questions?mode=raise", timeout=20),
-        "items": requests.get(f"{prod}/items", headers={"User-Agent": "tests/1"}, timeout=5),
+        "items": requests.get(f"{prod}/items", timeout=5),
         "broken": requests.get(f"{prod}/broken", timeout=5),
         "unsampled": requests.get(
             f"{prod}/items", headers={"X-Amzn-Trace-Id": "Sampled=0"}, timeout=5
@@ -463,10 +463,12 @@ def test_the_service_graph_runs_from_the_client_through_the_stage_to_dynamodb(cl
     backend_node = (traced["backend"], "remote")
 
     def graph() -> list[dict] | None:
+        """The graph once every request's segments are in (they arrive from two senders)."""
         services = cloud.client("xray").get_service_graph(StartTime=start, EndTime=end)["Services"]
-        nodes = {(s["Name"], s.get("Type")) for s in services}
-        wanted = {stage_node, lambda_node, function_node, dynamodb_node, backend_node}
-        return services if wanted <= nodes else None
+        totals = {(s["Name"], s.get("Type")): s.get("SummaryStatistics") for s in services}
+        wanted = {stage_node: 4, function_node: 3, dynamodb_node: 3, backend_node: 2}
+        done = all((totals.get(node) or {}).get("TotalCount") == n for node, n in wanted.items())
+        return services if done else None
 
     services = wait_for(graph, "the service graph")
     nodes = {(s["Name"], s.get("Type")): s for s in services}
@@ -479,11 +481,14 @@ def test_the_service_graph_runs_from_the_client_through_the_stage_to_dynamodb(cl
     into_stage = edge(("client", "client"), stage_node)
     assert into_stage["TotalCount"] == 4 and into_stage["FaultStatistics"]["TotalCount"] == 2
     assert nodes[stage_node]["SummaryStatistics"]["FaultStatistics"]["TotalCount"] == 2
-    # The quiet stage's Lambda call is a trace of its own, the client calling Lambda.
+    assert nodes[stage_node].get("Root") is True
+    # Both Lambda requests of the traced stage; the quiet stage's is the client's own call.
     assert edge(stage_node, lambda_node)["TotalCount"] == 2
+    assert edge(("client", "client"), lambda_node)["TotalCount"] == 1
+    # The function's error is the function's fault: Lambda's Invoke itself answered 200.
     to_function = edge(lambda_node, function_node)
-    assert to_function["FaultStatistics"]["TotalCount"] >= 1
-    assert edge(function_node, dynamodb_node)["OkCount"] >= 2
+    assert (to_function["OkCount"], to_function["FaultStatistics"]["TotalCount"]) == (2, 1)
+    assert edge(function_node, dynamodb_node)["OkCount"] == 3
     to_backend = edge(stage_node, backend_node)
     assert (to_backend["OkCount"], to_backend["FaultStatistics"]["TotalCount"]) == (1, 1)
 
@@ -495,5 +500,15 @@ def test_a_stage_without_tracing_records_no_segment(cloud, traced):
         StartTime=start, EndTime=end, FilterExpression=f'service("{API_NAME}/quiet")'
     )["TraceSummaries"]
     assert quiet == []
-    status = cloud.control("apigateway/tracing")
+    # Its Lambda call still carried a header (no parent: nothing traced made it); the
+    # function, traced Active, made a trace of its own without any stage in it.
+    header = _header(traced["answers"]["quiet"])
+    assert "Parent" not in header and header["Root"].startswith("1-")
+    documents = _trace(cloud, header["Root"], {"AWS::Lambda", "AWS::Lambda::Function"})
+    assert set(documents) == {"AWS::Lambda", "AWS::Lambda::Function"}
+    assert "parent_id" not in documents["AWS::Lambda"]
+    status = wait_for(
+        lambda: (found := cloud.control("apigateway/tracing"))["sent"] == 4 and found,
+        "the stage's four segments to be sent",
+    )
     assert status == {"pending": 0, "sent": 4, "dropped": 0, "failed": 0}

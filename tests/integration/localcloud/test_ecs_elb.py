@@ -195,7 +195,10 @@ def test_a_service_runs_its_tasks_behind_the_nlb(stack, web):
     pids = [a["pid"] for a in answers]
     assert len(set(pids)) == 2
     assert all(pids[i] != pids[i + 1] for i in range(9)), "round robin alternates the tasks"
-    assert {("127.0.0.1", a["port"]) for a in answers} == set(health)
+    # Each task listens on the containerPort at its own loopback address, its private IP.
+    addresses = {ip for ip, _ in health}
+    assert len(addresses) == 2 and "127.0.0.1" not in addresses
+    assert {a["port"] for a in answers} == {port for _, port in health} == {8080}
 
     tasks = stack.tasks(web)
     assert len(tasks) == 2
@@ -205,7 +208,7 @@ def test_a_service_runs_its_tasks_behind_the_nlb(stack, web):
         assert task["group"] == "service:web" and task["startedBy"] == deployment["id"]
         assert task["taskDefinitionArn"].endswith(":task-definition/web:1")
         details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
-        assert details["privateIPv4Address"] == "127.0.0.1"
+        assert details["privateIPv4Address"] in addresses
         [container] = task["containers"]
         assert container["lastStatus"] == "RUNNING"
         assert container["imageDigest"].startswith("sha256:")
@@ -221,7 +224,9 @@ def test_a_service_runs_its_tasks_behind_the_nlb(stack, web):
             f"request lines in {stream}",
         )
         assert messages[0] == "v1 GET /whoami"
-        assert stack.log_messages(stream)[0].startswith("app v1 listening on 127.0.0.1:")
+        details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+        listening = f"app v1 listening on {details['privateIPv4Address']}:8080"
+        assert stack.log_messages(stream)[0] == listening
 
 
 class Traffic:

@@ -126,6 +126,7 @@ def test_a_website_serves_its_bucket_and_is_a_trusted_origin(edge_url, s3):
     url = _website(edge_url, "site").json()["url"]
     assert requests.get(url, timeout=5).status_code == 403  # no policy yet
 
+    s3.delete_public_access_block(Bucket="site")  # a new bucket blocks public policies
     s3.put_bucket_policy(Bucket="site", Policy=_public_read("site"))
     home = requests.get(url, timeout=5)
     assert (home.status_code, home.text) == (200, "<html>home</html>")
@@ -187,6 +188,7 @@ def public_site(edge_url, s3) -> str:
     for key, body in objects.items():
         s3.put_object(Bucket="fidelity", Key=key, Body=body, ContentType="text/plain")
     s3.put_bucket_website(Bucket="fidelity", WebsiteConfiguration=INDEX)
+    s3.delete_public_access_block(Bucket="fidelity")  # a new bucket blocks public policies
     s3.put_bucket_policy(Bucket="fidelity", Policy=_public_read("fidelity"))
     return _website(edge_url, "fidelity").json()["url"]
 

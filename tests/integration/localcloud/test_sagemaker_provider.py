@@ -40,6 +40,13 @@ HYPERPARAMETERS = {
     "predictor_type": "classifier",
 }
 DONE = ("Completed", "Failed", "Stopped")
+STATES = [
+    ("InProgress", "Starting"),
+    ("InProgress", "Downloading"),
+    ("InProgress", "Training"),
+    ("InProgress", "Uploading"),
+    ("Completed", "Completed"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +189,8 @@ def _invoke(aws, body, content_type: str, accept: str, name: str = "knn-main") -
 def test_training_job_goes_through_the_sagemaker_phases(trained):
     job, seen = trained["job"], trained["seen"]
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    assert ("InProgress", "Starting") in seen and ("InProgress", "Training") in seen
-    assert seen[-1] == ("Completed", "Completed")
+    # Each state waits until a DescribeTrainingJob has shown it: a poller meets them all.
+    assert seen == STATES
     transitions = job["SecondaryStatusTransitions"]
     assert [t["Status"] for t in transitions] == [
         "Starting",
@@ -235,6 +242,21 @@ def test_training_log_is_in_cloudwatch_where_the_sdk_reads_it(aws, trained):
     assert "Channel train: read 54000 records" in text
     assert "Channel test: read 6000 records" in text
     assert "faiss.Flat" in text
+
+
+def test_a_describe_loop_records_every_state_in_order(aws, dataset):
+    """No state is skipped and none is repeated after another: the worker leaves a state once
+    a description has shown it, not after a fixed pause."""
+    _start_job(aws, "knn-polled", channels=[_channel("train", "csv/train")])
+    sagemaker = aws("sagemaker")
+    seen: list[tuple[str, str]] = []
+    while not seen or seen[-1][0] not in DONE:
+        job = sagemaker.describe_training_job(TrainingJobName="knn-polled")
+        state = (job["TrainingJobStatus"], job["SecondaryStatus"])
+        if not seen or seen[-1] != state:
+            seen.append(state)
+    assert seen == STATES
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]] == [s for _, s in STATES]
 
 
 def test_list_training_jobs_reports_the_real_status(aws, trained):
@@ -416,6 +438,41 @@ def test_invocations_are_served_concurrently(aws, endpoint, dataset):
     for thread in threads:
         thread.join(timeout=30)
     assert not failures
+
+
+@pytest.fixture(scope="module")
+def many_rows():
+    """200,000 questionnaire answers: one CSV request of about 2 MB."""
+    return generator.generate(rows=200_000, seed=9).features
+
+
+def _csv_labels(aws, rows: np.ndarray) -> list[float]:
+    body = format_int_csv(rows)
+    assert len(body) < 6 * 2**20
+    answer = _invoke(aws, body, "text/csv", "application/json")
+    return _labels(answer["Body"].read(), "application/json")
+
+
+def test_a_large_batch_answers_what_single_rows_answer(aws, endpoint, many_rows):
+    labels = _csv_labels(aws, many_rows)
+    assert len(labels) == len(many_rows)
+    assert labels == endpoint["model"].predict(many_rows).predicted_label.tolist()
+    sample = np.random.default_rng(0).choice(len(many_rows), size=150, replace=False)
+    for index in sample:
+        single = _invoke(aws, format_int_csv(many_rows[index : index + 1]), "text/csv", "*/*")
+        assert _labels(single["Body"].read(), "application/json") == [labels[index]], index
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/x-recordio-protobuf"])
+def test_a_large_protobuf_batch_answers_like_csv(aws, endpoint, many_rows, accept):
+    from sagemaker.amazon.common import write_numpy_to_dense_tensor
+
+    rows = many_rows[:100_000]  # about 4.8 MB of RecordIO: under the 6 MB request limit
+    protobuf = io.BytesIO()
+    write_numpy_to_dense_tensor(protobuf, rows.astype("float32"))
+    answer = _invoke(aws, protobuf.getvalue(), "application/x-recordio-protobuf", accept)
+    assert answer["ContentType"] == accept
+    assert _labels(answer["Body"].read(), accept) == _csv_labels(aws, rows)
 
 
 @pytest.mark.parametrize(

@@ -318,3 +318,89 @@ def test_each_response_format_round_trips(accept):
         records = read_records(io.BytesIO(body))
         decoded = [r.label["predicted_label"].float32_tensor.values[0] for r in records]
     np.testing.assert_array_equal(decoded, predicted)
+
+
+# --- large batches: the vectorised paths write and read what the record-by-record ones do ---
+
+
+def _reference_body(result, accept):
+    """What the response was, written prediction by prediction."""
+    from mysfits_lab.recommender.formats import _prediction_dicts, parse_accept
+    from mysfits_lab.recommender.record_proto import serialize_label_record
+
+    mime, verbose = parse_accept(accept)
+    predictions = _prediction_dicts(result, verbose)
+    if mime == "application/json":
+        return json.dumps({"predictions": predictions}).encode()
+    if mime == "application/jsonlines":
+        return "".join(json.dumps(p) + "\n" for p in predictions).encode()
+    return frame_recordio(
+        serialize_label_record({n: v if isinstance(v, list) else [v] for n, v in p.items()})
+        for p in predictions
+    )
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/json",
+        "application/jsonlines",
+        "application/x-recordio-protobuf",
+        "application/x-recordio-protobuf; verbose=true",
+    ],
+)
+@pytest.mark.parametrize("kind", ["classifier", "regressor", "empty"])
+def test_vectorised_responses_are_byte_identical(accept, kind):
+    rng = np.random.default_rng(4)
+    rows = 0 if kind == "empty" else 5_000
+    if kind == "regressor":
+        predicted = rng.normal(scale=1e3, size=rows)
+    else:
+        predicted = rng.integers(0, 12, size=rows).astype(float)
+    result = KnnResult(
+        predicted_label=predicted,
+        distances=rng.uniform(0, 3, size=(rows, 10)).astype(np.float32),
+        labels=rng.integers(0, 12, size=(rows, 10)).astype(float),
+    )
+    assert encode_response(result, accept)[0] == _reference_body(result, accept)
+
+
+def test_a_large_recordio_request_decodes_like_record_by_record_parsing():
+    from mysfits_lab.recommender.formats import _request_recordio
+
+    rows = np.random.default_rng(5).integers(1, 9, size=(20_000, 5)).astype(np.float32)
+    body = RecordSerializer().serialize(rows).getvalue()
+    fast = decode_request(body, "application/x-recordio-protobuf", feature_dim=5)
+    np.testing.assert_array_equal(fast, rows)
+    np.testing.assert_array_equal(fast, _request_recordio(body, 5, None))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [sdk_recordio(FEATURES, LABELS), sdk_recordio(FEATURES.astype(np.float64))],
+    ids=["with-labels", "float64"],
+)
+def test_other_recordio_layouts_take_the_record_by_record_path(body):
+    np.testing.assert_array_equal(
+        decode_request(body, "application/x-recordio-protobuf", feature_dim=5), FEATURES
+    )
+
+
+def test_ragged_recordio_records_are_named():
+    body = sdk_recordio(FEATURES[:2]) + sdk_recordio(FEATURES[:1, :4])
+    with pytest.raises(InferenceError, match="record 2 has 4 features but record 0 has 5"):
+        decode_request(body, "application/x-recordio-protobuf")
+
+
+def test_a_recordio_request_with_the_wrong_width_is_refused_as_before():
+    body = sdk_recordio(np.ones((50, 6), dtype=np.float32))
+    with pytest.raises(InferenceError, match="more than 5 values"):
+        decode_request(body, "application/x-recordio-protobuf", feature_dim=5)
+
+
+def test_too_many_dense_recordio_records_are_refused():
+    from mysfits_lab.recommender.formats import TooManyRecords
+
+    body = sdk_recordio(np.ones((30, 5), dtype=np.float32))
+    with pytest.raises(TooManyRecords):
+        decode_request(body, "application/x-recordio-protobuf", feature_dim=5, max_records=29)

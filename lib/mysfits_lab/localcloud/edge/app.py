@@ -9,8 +9,9 @@ A request's path through the edge (``../README.md`` tells it at length):
    page makes without credentials, and preflights are answered (``cors.py``); a body larger
    than the service's limit is refused (``limits.py``).
 3. The body is read, the request resolved again (a query ``Action`` may be in it), its
-   escapes and signature checked, its parameters checked against the operation's input shape
-   (``validation.py``) and against what moto would mishandle (``moto_guards.py``).
+   escapes and signature checked, the few enum values AWS reads in any case put in their
+   canonical case (``enum_case.py``), its parameters checked against the operation's input
+   shape (``validation.py``) and against what moto would mishandle (``moto_guards.py``).
 4. A provider route for (service, operation) — or a matcher over the request — gets a ``Call``;
    otherwise moto answers. A provider may answer itself, let moto record the call and amend the
    parsed answer (``call.moto()``), or act after it.
@@ -42,6 +43,7 @@ from .cors import (
     opens_link,
 )
 from .direct import ask_moto
+from .enum_case import canonical_request
 from .limits import limit_for, read_body, return_large_buffers
 from .moto_guards import disarm_python_yaml, guard, moto_failure, presigned_for_moto
 from .protocols import ServiceError, error_response, parse_response, result_response
@@ -234,6 +236,13 @@ class Edge:
                 "with SigV4 (every AWS SDK does) or send X-Amz-Target",
                 400,
             )
+        if resolved.operation is not None:
+            # Enum values AWS reads in any case, in their canonical case for everyone after.
+            canonical = canonical_request(
+                resolved.service, resolved.operation, resolved.protocol, req
+            )
+            if canonical is not None:
+                req, body = canonical, canonical.body
         route = self._route_for(req, resolved)
         params = None
         try:

@@ -7,6 +7,10 @@ botocore's own ``ParamValidator`` checks types, required members and minimums (i
 maximums and enums to the service); the edge adds what AWS checks server-side. S3 (rest-xml)
 is checked more loosely: only the members outside its body, without enums or header dates,
 which S3 itself reads leniently.
+
+Enums are compared exactly, as most services compare them; the few values AWS reads in any
+case (CodeBuild's ``artifacts.type``, SNS's ``Protocol``) arrive here already in their
+canonical case (``enum_case.py`` rewrites the request before it is checked).
 """
 
 from __future__ import annotations

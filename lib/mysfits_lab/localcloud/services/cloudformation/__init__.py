@@ -1,1 +1,1 @@
-"""CloudFormation: stack deletion that finishes on the local cloud."""
+"""CloudFormation: stacks created, updated, rolled back and deleted as AWS does (SAM included)."""

@@ -42,7 +42,7 @@ _PROJECT_FIELDS = (
     "tags",
     "logsConfig",
 )
-MIN_QUEUED_TIMEOUT_MINUTES = 5
+MIN_TIMEOUT_MINUTES = 5  # CodeBuild's least timeoutInMinutes and queuedTimeoutInMinutes
 STOP_WAIT_SECONDS = 10.0
 PIPELINE_PLACEHOLDER = "codepipeline"  # moto's location of a CODEPIPELINE source or artifacts
 
@@ -60,6 +60,16 @@ def _with_placeholders(project: dict[str, Any]) -> dict[str, Any] | None:
         if setting.get("type") == "CODEPIPELINE" and not setting.get("location"):
             placed[key] = setting | {"location": PIPELINE_PLACEHOLDER}
     return placed if placed != project else None
+
+
+def _recreatable(project: dict[str, Any]) -> dict[str, Any]:
+    """The CreateProject fields of ``project``; moto reports 0 for a timeout that was never
+    set (CodeBuild's minimum is 5), so such a timeout is left unset again."""
+    fields = {k: v for k, v in project.items() if k in _PROJECT_FIELDS}
+    for key in ("timeoutInMinutes", "queuedTimeoutInMinutes"):
+        if fields.get(key, MIN_TIMEOUT_MINUTES) < MIN_TIMEOUT_MINUTES:
+            del fields[key]
+    return fields
 
 
 def _without_placeholders(project: dict[str, Any]) -> dict[str, Any]:
@@ -195,11 +205,16 @@ class CodeBuildProvider(Provider):
         found = codebuild.batch_get_projects(names=[update["name"]])["projects"]
         if not found:
             raise _not_found(f"Project {update['name']}")
-        merged = {k: v for k, v in (found[0] | update).items() if k in _PROJECT_FIELDS}
-        if merged.get("queuedTimeoutInMinutes", 5) < MIN_QUEUED_TIMEOUT_MINUTES:
-            merged.pop("queuedTimeoutInMinutes")  # moto reports 0 for "not set"
-        codebuild.delete_project(name=found[0]["name"])
-        return {"project": codebuild.create_project(name=found[0]["name"], **merged)["project"]}
+        name = found[0]["name"]
+        merged = _recreatable(found[0] | update)
+        codebuild.delete_project(name=name)
+        try:
+            return {"project": codebuild.create_project(name=name, **merged)["project"]}
+        except ClientError as exc:  # refused: the project stays as it was
+            codebuild.create_project(name=name, **_recreatable(found[0]))
+            error = exc.response["Error"]
+            status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            raise ServiceError(error["Code"], error.get("Message", ""), status) from None
 
     # -- control and lifecycle --------------------------------------------------------------
     def _list_control(self, _request: Request) -> dict[str, Any]:

@@ -11,14 +11,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ...constants import LOOPBACK
-
 if TYPE_CHECKING:
     from ...core.processes import Process
 
 PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
 DEFAULT_STOP_TIMEOUT = 30.0
 EVENTS_KEPT = 100
+TAIL_LINES = 20
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 10.0  # seconds between failed launches, doubling
 TIMES = (
     "connectivityAt",
@@ -160,12 +159,14 @@ class Container:
     arn: str
     runtime_id: str
     status: str = "PENDING"
-    host_port: int | None = None
+    host_port: int | None = None  # where its process listens: containerPort, unless remapped
     exit_code: int | None = None
     reason: str | None = None
     image_digest: str | None = None
     stop_signal: int = signal.SIGTERM
     process: Process | None = None
+    # Its last output lines: why it exited, when it was the port it could not bind.
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
     @property
     def name(self) -> str:
@@ -194,8 +195,10 @@ class Container:
             "lastStatus": self.status,
             "networkBindings": [],
             "networkInterfaces": [
-                {"attachmentId": task.attachment_id, "privateIpv4Address": LOOPBACK}
-            ],
+                {"attachmentId": task.attachment_id, "privateIpv4Address": task.private_ip}
+            ]
+            if task.private_ip
+            else [],
             "healthStatus": "UNKNOWN",
             "cpu": str(self.definition.get("cpu", 0)),
         }
@@ -237,8 +240,10 @@ class Task:
     version: int = 1
     attachment_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     eni_id: str = field(default_factory=lambda: "eni-" + secrets.token_hex(8)[:17])
+    private_ip: str = ""  # its ENI's: a loopback address of its own once launched (runner.py)
     # Scheduler bookkeeping (not reported)
     registered: list[tuple[str, str, int]] = field(default_factory=list)  # (group, ip, port)
+    holds_address: bool = False  # private_ip is the task's until it stops
     failed: bool = False
     was_healthy: bool = False
     launched_at: float = 0.0  # monotonic
@@ -274,13 +279,15 @@ class Task:
 
     def to_api(self) -> dict[str, Any]:
         definition = self.definition
-        details = [
-            {"name": "subnetId", "value": self.subnet_id or ""},
-            {"name": "networkInterfaceId", "value": self.eni_id},
-            {"name": "macAddress", "value": "02:00:00:00:00:01"},
-            {"name": "privateDnsName", "value": "localhost"},
-            {"name": "privateIPv4Address", "value": LOOPBACK},
-        ]
+        details = [{"name": "subnetId", "value": self.subnet_id or ""}]
+        if self.private_ip:  # as on AWS, the ENI's details once it exists
+            details += [
+                {"name": "networkInterfaceId", "value": self.eni_id},
+                {"name": "macAddress", "value": "02:00:00:00:00:01"},
+                {"name": "privateDnsName", "value": self.private_ip},
+                {"name": "privateIPv4Address", "value": self.private_ip},
+            ]
+        attachment = "ATTACHED" if self.private_ip else "PRECREATED"
         overrides = {"containerOverrides": [], "inferenceAcceleratorOverrides": []}
         task: dict[str, Any] = {
             "taskArn": self.arn,
@@ -304,7 +311,7 @@ class Task:
                 {
                     "id": self.attachment_id,
                     "type": "ElasticNetworkInterface",
-                    "status": "DELETED" if self.last_status == "STOPPED" else "ATTACHED",
+                    "status": "DELETED" if self.last_status == "STOPPED" else attachment,
                     "details": details,
                 }
             ],

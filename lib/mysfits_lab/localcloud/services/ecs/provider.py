@@ -13,16 +13,17 @@ container sees, ``scheduler.py`` the task states, ``rollout.py`` how services co
 - **RunTask/StopTask/ListTasks/DescribeTasks** are answered here (moto's tasks never run and its
   RunTask fails on Fargate task definitions): ARNs ``task/<cluster>/<32 hex>``, ``group``
   ``service:<name>`` (or ``family:<family>``), ``startedBy`` the deployment id, the ENI
-  attachment's private IP 127.0.0.1. Stopped tasks stay listed (``desiredStatus=STOPPED``) for
-  an hour. StopTask (``UserInitiated``) is replaced in a service, as on AWS. DescribeClusters
-  counts running and pending tasks.
+  attachment's private IP the task's own loopback address (``runner.py``: where it listens on
+  its ``containerPort``). Stopped tasks stay listed (``desiredStatus=STOPPED``) for an hour.
+  StopTask (``UserInitiated``) is replaced in a service, as on AWS. DescribeClusters counts
+  running and pending tasks.
 - **healthCheckGracePeriodSeconds** runs in real time, like other user-set timeouts: it covers
   the application's own start, which is no faster on loopback.
 - **DeleteService**: the service is DRAINING until its tasks stop, then INACTIVE. Listings
   (``status()``, the control route) drop it at once; DescribeServices reports it for 10 minutes
   after it became INACTIVE, then only as moto recorded it (INACTIVE, counts 0).
-- ``GET /_localcloud/ecs`` lists services (not deleted ones) and tasks with their pids, local
-  ports and log folder.
+- ``GET /_localcloud/ecs`` lists services (not deleted ones) and tasks with their pids, address,
+  the port each container listens on there, and log folder.
 
 Not modelled: placement, capacity providers, task sets, container health checks (task
 healthStatus stays UNKNOWN), secrets, the deployment circuit breaker, several port mappings per

@@ -3,12 +3,14 @@ keeps each service at its desired count (``rollout.py``) and moves stopping task
 
 A task's states: PROVISIONING → PENDING (processes starting) → RUNNING; for a service with a
 load balancer, ACTIVATING in between: the task is registered as the ip target
-``127.0.0.1:<its port>`` in each target group (through the ELB API) and becomes RUNNING once
-healthy there, so that ``services_stable`` means "serving". Stopping: DEACTIVATING (targets
-deregistered, waiting for the load balancer to finish draining) → STOPPING (STOPSIGNAL, SIGKILL
-after ``stopTimeout``) → STOPPED, with ``stopCode``/``stoppedReason`` and the container's
-``exitCode``. A task whose essential container exits is STOPPED (``EssentialContainerExited``)
-and, in a service, replaced.
+``<its private IP>:<containerPort>`` in each target group (through the ELB API; ``runner.py``
+says where a task listens) and becomes RUNNING once healthy there, so that ``services_stable``
+means "serving". Stopping: DEACTIVATING (targets deregistered, waiting for the load balancer
+to finish draining) → STOPPING (STOPSIGNAL, SIGKILL after ``stopTimeout``) → STOPPED, with
+``stopCode``/``stoppedReason`` and the container's ``exitCode``. A task whose essential
+container exits is STOPPED (``EssentialContainerExited``) and, in a service, replaced; when the
+container could not bind its port because another task holds it, the stopped reason says so.
+A STOPPED task gives its address back.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ...constants import LOOPBACK
 from ...core.provider import Context
 from .models import Service, Task
 from .rollout import Health, count_failure, event, reconcile
@@ -136,9 +137,11 @@ class Scheduler:
                 continue
             if container.essential:
                 at = self.stamp()
-                task.request_stop(
-                    "EssentialContainerExited", "Essential container in task exited", at
-                )
+                reason = "Essential container in task exited"
+                why = self.runner.exit_reason(task, container, self._peers(task))
+                if why is not None:
+                    container.reason, reason = why, f"{reason}: {why}"
+                task.request_stop("EssentialContainerExited", reason, at)
                 task.failed = True
                 count_failure(task, now, at)
             else:
@@ -154,10 +157,18 @@ class Scheduler:
                 task.times["startedAt"] = self.stamp()
                 task.touch("RUNNING")
 
+    def _peers(self, task: Task) -> list[Task]:
+        """The other tasks whose processes were started and may still hold ports."""
+        return [
+            t
+            for t in self.state.tasks.values()
+            if t is not task and t.last_status not in ("PROVISIONING", "STOPPED")
+        ]
+
     def _launch(self, task: Task, now: float) -> None:
         task.times["pullStartedAt"] = self.stamp()
         try:
-            self.runner.launch(task)
+            self.runner.launch(task, self._peers(task))
         except TaskStartError as exc:
             self._failed(task, str(exc), now)
             for container in task.containers:
@@ -179,6 +190,7 @@ class Scheduler:
             container.status = "STOPPED"
         task.times.update(stoppingAt=at, executionStoppedAt=at, stoppedAt=at)
         task.touch("STOPPED")
+        self.runner.release(task)
         count_failure(task, now, at)
         log.info("task %s failed to start: %s", task.id, reason)
 
@@ -191,12 +203,12 @@ class Scheduler:
                 continue
             try:
                 self._elbv2(service.region).register_targets(
-                    TargetGroupArn=group, Targets=[{"Id": LOOPBACK, "Port": port}]
+                    TargetGroupArn=group, Targets=[{"Id": task.private_ip, "Port": port}]
                 )
             except (ClientError, BotoCoreError) as exc:
                 log.warning("registering task %s in %s: %s", task.id, group, exc)
                 continue
-            task.registered.append((group, LOOPBACK, port))
+            task.registered.append((group, task.private_ip, port))
             event(service, f"registered 1 targets in (target-group {group})", self.stamp())
 
     def _deregister(self, task: Task) -> None:
@@ -270,4 +282,5 @@ class Scheduler:
         task.times.setdefault("stoppingAt", at)
         task.times["executionStoppedAt"] = task.times["stoppedAt"] = at
         task.touch("STOPPED")
+        self.runner.release(task)
         log.info("task %s stopped: %s", task.id, task.stopped_reason)

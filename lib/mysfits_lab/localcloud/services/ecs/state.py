@@ -87,7 +87,7 @@ class EcsState:
                 del self.services[arn]
 
     def describe(self, log_dir: Path) -> dict[str, Any]:
-        """Services and tasks with their pids, local ports and log folders (for tests and
+        """Services and tasks with their pids, addresses, ports and log folders (for tests and
         ``mysfits-lab cloud``)."""
         with self.lock:
             services = {
@@ -109,6 +109,7 @@ class EcsState:
                     "lastStatus": t.last_status,
                     "desiredStatus": t.desired_status,
                     "pids": t.pids(),
+                    "address": t.private_ip or None,
                     "ports": {c.name: c.host_port for c in t.containers},
                     "logs": str(log_dir / t.id),
                 }

@@ -110,7 +110,8 @@ class HealthCheck:
     def probe_port(self, target_port: int) -> int:
         if self.port == "traffic-port" or not self.port.isdigit():
             return target_port
-        # Local targets listen on remapped ports: the group's own port means "the target's".
+        # Targets may listen on remapped ports (tasks sharing 127.0.0.1): the group's own port
+        # means "the target's" (the same port for a task on its own address).
         return target_port if int(self.port) == self.group_port else int(self.port)
 
 

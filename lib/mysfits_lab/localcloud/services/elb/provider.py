@@ -9,9 +9,12 @@ provider makes them carry traffic.
   checks that follow the target group's settings (``health.py``). Intervals are short (the
   workshop's 10 s × 3 checks: healthy 1 s after the task first answers), but a probe
   waits 5 s at least and a target is unhealthy only after failing for 10 s at least, so a busy
-  laptop's stalls do not get healthy tasks replaced (``models.py``). moto keys targets by Id
-  alone, so several ``127.0.0.1`` targets exist only here; moto still validates each
-  registration.
+  laptop's stalls do not get healthy tasks replaced (``models.py``). An ECS task is the ip
+  target ``<its loopback address>:<containerPort>`` (``127.x.y.z:8080``), as a Fargate task is
+  ``<its ENI's IP>:<containerPort>``; checks and connections go there. moto keys targets by Id
+  alone, so several targets of one IP on different ports (``127.0.0.1`` ones, registered by
+  hand or by tasks where loopback has no other address) exist only here; moto still validates
+  each registration and is told of each deregistration.
 - **Passive health.** New connections go around a target that leaves requests unanswered for
   over half a second (a frozen process), without changing its reported health
   (``tcp_proxy.py``).
@@ -40,6 +43,7 @@ of that name (the default region's when several regions have it), and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -51,7 +55,7 @@ from werkzeug.wrappers import Request
 from ...constants import LOOPBACK
 from ...core.provider import Context, Provider
 from ...core.tcp_proxy import TcpProxy
-from ...edge import Call, ControlRule, Route, ServiceError
+from ...edge import Call, ControlRule, MotoFailed, Route, ServiceError
 from .health import HealthChecker
 from .models import (
     Address,
@@ -288,13 +292,19 @@ class LoadBalancerProvider(Provider):
         return answer
 
     def _deregister_targets(self, call: Call) -> dict[str, Any]:
-        # Targets known here are drained here; the others go to moto for its validation errors
-        # (moto keys targets by Id alone, so it forgot all but the last 127.0.0.1 target).
+        # Targets known here are drained here; the others go to moto for its validation errors.
         group = self.health.group(call.params.get("TargetGroupArn", ""))
         if group is None or region_of(group.arn) != call.region:
             return call.moto()
         addresses = self._addresses(group, call.params.get("Targets", []))
-        answer = {} if self.health.known(group, addresses) else call.moto()
+        if self.health.known(group, addresses):
+            # moto keys targets by Id alone: of several on one IP it kept the last only, and
+            # says the others are not registered. Its record follows as far as it can.
+            with contextlib.suppress(MotoFailed):
+                call.moto()
+            answer: dict[str, Any] = {}
+        else:
+            answer = call.moto()
         self.health.deregister(group, addresses)
         return answer
 

@@ -108,3 +108,80 @@ def policy_allows_anonymous_get(policy: Any, bucket: str, key: str) -> bool:
     except MalformedPolicy:
         return False
     return allowed
+
+
+# -- Block Public Access: is a bucket policy "public"? --------------------------------------
+# S3 calls a policy public unless each Allow names fixed principals or is pinned by a condition
+# on one of these keys to fixed values ("The meaning of 'public'" in the S3 User Guide).
+_FIXING_KEYS = frozenset(
+    {
+        "aws:sourcearn",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceowner",
+        "aws:sourceaccount",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "aws:userid",
+        "aws:sourceip",
+    }
+)
+# Operators that pin a key to the listed values (negations and ...IfExists do not: they let a
+# request without the key through).
+_FIXING_OPERATORS = frozenset(
+    {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
+)
+_OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def _wild(value: Any) -> bool:
+    return not isinstance(value, str) or "*" in value or "?" in value
+
+
+def _fixed_principal(principal: Any) -> bool:
+    """Principal names only fixed accounts, users, roles or services (no ``*`` anywhere)."""
+    if isinstance(principal, str):
+        return not _wild(principal)
+    if not isinstance(principal, dict) or not principal:
+        return False
+    return all(not _wild(value) for values in principal.values() for value in _as_list(values))
+
+
+def _fixing_condition(condition: Any) -> bool:
+    """A condition that pins the statement to fixed values of a key S3 accepts as limiting."""
+    if not isinstance(condition, dict):
+        return False
+    for operator, tests in condition.items():
+        name = str(operator).lower().removeprefix("foranyvalue:")
+        if name not in _FIXING_OPERATORS or not isinstance(tests, dict):
+            continue
+        for key, values in tests.items():
+            values = _as_list(values)
+            if str(key).lower() not in _FIXING_KEYS or not values:
+                continue
+            if name == "ipaddress":
+                if all(isinstance(v, str) and v not in _OPEN_CIDRS for v in values):
+                    return True
+            elif not any(_wild(value) for value in values):
+                return True
+    return False
+
+
+def policy_is_public(policy: Any) -> bool:
+    """Whether S3's Block Public Access (``BlockPublicPolicy``) counts ``policy`` (the parsed
+    JSON document) as public: some Allow grants to everyone, or to a wildcard principal, or
+    through ``NotPrincipal``, without a condition that pins it to fixed values. A document
+    that is not a policy at all is left for PutBucketPolicy's own checks (not public here)."""
+    if not isinstance(policy, dict):
+        return False
+    for statement in _as_list(policy.get("Statement", [])):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue  # a Deny grants nothing
+        if "NotPrincipal" in statement:
+            opened = True  # everyone but the named principals
+        elif "Principal" in statement:
+            opened = not _fixed_principal(statement["Principal"])
+        else:
+            continue  # malformed for a bucket policy: PutBucketPolicy's own checks say so
+        if opened and not _fixing_condition(statement.get("Condition")):
+            return True
+    return False

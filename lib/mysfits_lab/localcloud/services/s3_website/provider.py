@@ -9,12 +9,19 @@ Each endpoint is its own werkzeug server rather than one of ``ctx.listeners``: P
 server), but on a website endpoint ``//a`` names the key ``/a``, so the request target is kept
 as sent (the endpoint escapes such a key in its redirects).
 
+The same provider applies S3's Block Public Access to the buckets it serves from
+(``public_access.py``): a new bucket starts with all four settings on and ACLs disabled, as on
+AWS since April 2023, so a public policy is refused until the bucket's block is lifted (module
+01 does so before its policy); an endpoint serves nothing while ``RestrictPublicBuckets`` is on.
+Buckets that moto creates by itself (a stack's ``AWS::S3::Bucket``) get no defaults.
+
 Control routes: ``GET /_localcloud/websites`` (bucket → URL) and
 ``GET /_localcloud/websites/<bucket>`` (``{"bucket", "url"}``; 404 without a website).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any
@@ -22,11 +29,20 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
-from ...constants import LOOPBACK
+from ...constants import ACCOUNT_ID, LOOPBACK
 from ...core.provider import Context, Provider
-from ...edge import Call, ControlRule, Route
+from ...edge import Call, ControlRule, Route, ServiceError
 from .configuration import check_configuration
 from .endpoint import WebsiteEndpoint
+from .policy import policy_is_public
+from .public_access import (
+    ALL_BLOCKED,
+    ENFORCED,
+    acl_refusal,
+    create_bucket_refusal,
+    policy_refusal,
+    sets_acl,
+)
 
 log = logging.getLogger("mysfits_lab.localcloud.s3_website")
 
@@ -59,6 +75,11 @@ class S3WebsiteProvider(Provider):
             Route("s3", "PutBucketWebsite", self._put_website),
             Route("s3", "DeleteBucketWebsite", self._website_gone),
             Route("s3", "DeleteBucket", self._website_gone),
+            Route("s3", "CreateBucket", self._create_bucket),
+            Route("s3", "PutBucketPolicy", self._put_bucket_policy),
+            Route("s3", "PutBucketAcl", self._put_acl),
+            Route("s3", "PutObjectAcl", self._put_acl),
+            Route("s3", "CreateMultipartUpload", self._put_acl),
         ]
 
     def control(self) -> list[ControlRule]:
@@ -76,6 +97,87 @@ class S3WebsiteProvider(Provider):
         answer = call.moto()
         self.close(call.params["Bucket"])
         return answer
+
+    # -- Block Public Access ----------------------------------------------------------------
+    def _create_bucket(self, call: Call) -> Any:
+        params = call.params
+        refused = create_bucket_refusal(params)
+        if refused is not None:
+            raise refused
+        bucket = params["Bucket"]
+        existed = self._exists(bucket, call.region)  # us-east-1 answers 200 to its owner again
+        answer = call.forward()
+        if answer.status_code < 300 and not existed:
+            # Put through moto directly: the caller may not lift the block it never set.
+            self.ctx.moto(
+                "s3",
+                "PutPublicAccessBlock",
+                call.region,
+                Bucket=bucket,
+                PublicAccessBlockConfiguration=ALL_BLOCKED,
+            )
+            if not params.get("ObjectOwnership"):
+                self.ctx.moto(
+                    "s3",
+                    "PutBucketOwnershipControls",
+                    call.region,
+                    Bucket=bucket,
+                    OwnershipControls={"Rules": [{"ObjectOwnership": ENFORCED}]},
+                )
+        return answer
+
+    def _put_bucket_policy(self, call: Call) -> Any:
+        bucket = call.params["Bucket"]
+        if self._block(bucket, call.region).get("BlockPublicPolicy"):
+            try:
+                policy = json.loads(call.params.get("Policy") or "")
+            except ValueError:
+                policy = None  # moto answers MalformedPolicy
+            if policy_is_public(policy):
+                raise policy_refusal(bucket, self._caller(call.region))
+        return call.forward()
+
+    def _put_acl(self, call: Call) -> Any:
+        """PutBucketAcl, PutObjectAcl, CreateMultipartUpload: an ACL the bucket refuses."""
+        params = call.params
+        if sets_acl(params):
+            bucket = params["Bucket"]
+            refused = acl_refusal(
+                params, self._ownership(bucket, call.region), self._block(bucket, call.region)
+            )
+            if refused is not None:
+                raise refused
+        return call.forward()
+
+    def _exists(self, bucket: str, region: str) -> bool:
+        try:
+            self.ctx.moto("s3", "HeadBucket", region, Bucket=bucket)
+        except ServiceError:
+            return False
+        return True
+
+    def _block(self, bucket: str, region: str) -> dict[str, Any]:
+        """The bucket's PublicAccessBlock ({} when it has none, or is no bucket)."""
+        try:
+            answer = self.ctx.moto("s3", "GetPublicAccessBlock", region, Bucket=bucket)
+        except ServiceError:
+            return {}
+        return answer.get("PublicAccessBlockConfiguration", {})
+
+    def _ownership(self, bucket: str, region: str) -> str:
+        """The bucket's Object Ownership (ObjectWriter when it has no controls, as on AWS)."""
+        try:
+            answer = self.ctx.moto("s3", "GetBucketOwnershipControls", region, Bucket=bucket)
+        except ServiceError:
+            return "ObjectWriter"
+        rules = answer.get("OwnershipControls", {}).get("Rules", [])
+        return rules[0].get("ObjectOwnership", "ObjectWriter") if rules else "ObjectWriter"
+
+    def _caller(self, region: str) -> str:
+        try:
+            return self.ctx.moto("sts", "GetCallerIdentity", region)["Arn"]
+        except (ServiceError, KeyError):
+            return f"arn:aws:iam::{ACCOUNT_ID}:root"
 
     # -- endpoints ------------------------------------------------------------------------
     def open(self, bucket: str) -> int:

@@ -2,9 +2,12 @@
 
 An endpoint is Creating until the model of its config's first production variant is downloaded
 from S3 and loaded (on a pool of ``HOSTING_THREADS`` threads), then InService — or Failed with a
-FailureReason. Invocations run on the edge's own threads with the built-in k-NN's request and
-response formats, and a container's errors are reported as SageMaker does: ``ModelError``
-(HTTP 424) with ``OriginalStatusCode``, ``OriginalMessage`` and ``LogStreamArn``.
+FailureReason. It leaves Creating (or Updating) once the model is loaded and a DescribeEndpoint
+or ListEndpoints has shown that status, waiting at most ``HOLD_BUDGET`` seconds for one.
+Invocations run on the edge's own threads with the built-in k-NN's request and response
+formats (whole batches at once: ``mysfits_lab.recommender``), and a container's errors are
+reported as SageMaker does: ``ModelError`` (HTTP 424) with ``OriginalStatusCode``,
+``OriginalMessage`` and ``LogStreamArn``.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from .models import Endpoint
 log = logging.getLogger("mysfits_lab.localcloud.sagemaker")
 
 HOSTING_THREADS = 2
-# So a waiter or notebook polling the endpoint sees it Creating/Updating before InService.
-LOAD_PAUSE = 0.3
+# The most a loaded model waits for a poller to see the endpoint Creating/Updating.
+HOLD_BUDGET = 0.5
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -72,24 +75,29 @@ class Hosting:
 
     def stop(self) -> None:
         self._stopping.set()
+        for endpoint in self.all():
+            endpoint.wake()  # a deployment waiting to be seen checks ``_stopping`` now
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._endpoints.clear()
 
     # -- loading --------------------------------------------------------------------------
     def _deploy(self, endpoint: Endpoint, config_name: str) -> None:
-        if self.ctx.clock.wait(LOAD_PAUSE, self._stopping):
-            return
         try:
             model, variants, image = self._load(endpoint, config_name)
         except LoadFailure as failure:
+            if self._hold(endpoint):
+                return
             endpoint.load_failed(str(failure), self.ctx.clock.now())
             self._say(endpoint, f"Endpoint deployment failed: {failure}")
             log.info("endpoint %s: %s", endpoint.name, failure)
             return
         except Exception as exc:  # a bug must still end Creating, as AWS would
             log.exception("endpoint %s: loading the model crashed", endpoint.name)
-            endpoint.load_failed(f"InternalServerError: {exc}", self.ctx.clock.now())
+            if not self._hold(endpoint):
+                endpoint.load_failed(f"InternalServerError: {exc}", self.ctx.clock.now())
+            return
+        if self._hold(endpoint):
             return
         endpoint.loaded(model, variants, image, config_name, self.ctx.clock.now())
         hp = model.hyperparameters
@@ -98,6 +106,12 @@ class Hosting:
             f"Model loaded: {hp.predictor_type}, k={hp.k}, {model.sample_count} records, "
             f"{hp.index_type}; serving variant {endpoint.variant_name}",
         )
+
+    def _hold(self, endpoint: Endpoint) -> bool:
+        """Wait until a description has shown the endpoint Creating/Updating (at most
+        HOLD_BUDGET seconds); True when the cloud is stopping instead."""
+        endpoint.wait_seen(HOLD_BUDGET, self._stopping.is_set)
+        return self._stopping.is_set()
 
     def _load(self, endpoint: Endpoint, config_name: str) -> tuple[Any, list[Any], str]:
         # Imported on first use: numpy and faiss would slow down every start of the cloud.

@@ -4,11 +4,16 @@ Completed and an endpoint InService at once. ``to_api`` writes this state over m
 No I/O here: the engines (``training.py``, ``endpoints.py``) change the state, passing the time
 (``now``, epoch seconds) so that one clock stamps everything. Each object guards itself with its
 own lock, since engines change it while the edge's threads describe it.
+
+A state is worth showing: a description marks the state it shows as seen, and an engine about
+to leave a state nobody has seen yet may wait for that (``wait_seen``, bounded by the engine),
+so that a poller meets every state without the engine pausing when someone is looking.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +53,11 @@ class TrainingJob:
     last_modified: float = 0.0
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    seen: int = 0  # how many transitions a DescribeTrainingJob has shown
+    changed: threading.Condition = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
         self.last_modified = self.last_modified or self.created
         self.transitions.append(
             {
@@ -134,11 +142,34 @@ class TrainingJob:
             )
             self.status = self.secondary = "Stopping"
             self.last_modified = now
+            self.changed.notify_all()  # a worker waiting to be seen stops at once
+
+    def wait_seen(self, timeout: float, interrupted: Callable[[], bool]) -> None:
+        """Wait until a DescribeTrainingJob has shown the current state, a stop is requested,
+        ``interrupted()`` is true (checked when ``wake`` is called) or ``timeout`` seconds pass."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: (
+                    self.seen >= len(self.transitions)
+                    or self.stop_requested.is_set()
+                    or interrupted()
+                ),
+                timeout,
+            )
+
+    def wake(self) -> None:
+        """Make ``wait_seen`` check again (the cloud is stopping)."""
+        with self.changed:
+            self.changed.notify_all()
 
     # -- views --------------------------------------------------------------------------
     def to_api(self, described: dict[str, Any]) -> dict[str, Any]:
-        """moto's DescribeTrainingJob answer with the real state written over it."""
+        """moto's DescribeTrainingJob answer with the real state written over it; the state it
+        shows counts as seen."""
         with self.lock:
+            if self.seen < len(self.transitions):
+                self.seen = len(self.transitions)
+                self.changed.notify_all()
             out = dict(described)
             seconds = None
             if self.start_time is not None and self.end_time is not None:
@@ -213,8 +244,11 @@ class Endpoint:
     loaded_at: float | None = None
     log_stream: str | None = None  # its CloudWatch stream, once it has written a line
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    seen: bool = False  # whether a DescribeEndpoint or ListEndpoints showed the current status
+    changed: threading.Condition = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
         self.last_modified = self.last_modified or self.created
 
     @property
@@ -252,6 +286,23 @@ class Endpoint:
                     "ValidationException", f'Cannot update {state} endpoint "{self.arn}".'
                 )
             self.status, self.last_modified = "Updating", now
+            self.seen = False
+
+    def wait_seen(self, timeout: float, interrupted: Callable[[], bool]) -> None:
+        """Wait until a description has shown the current status, ``interrupted()`` is true
+        (checked when ``wake`` is called) or ``timeout`` seconds pass."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.seen or interrupted(), timeout)
+
+    def wake(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def _shown(self) -> None:
+        """A description shows the current status (the caller holds the lock)."""
+        if not self.seen:
+            self.seen = True
+            self.changed.notify_all()
 
     def loaded(
         self, model: Any, variants: list[dict[str, Any]], image: str, config: str, now: float
@@ -261,6 +312,7 @@ class Endpoint:
             self.config_name = config
             self.status, self.failure_reason = "InService", None
             self.loaded_at = self.last_modified = now
+            self.seen = False
 
     def load_failed(self, reason: str, now: float) -> None:
         """On creation the endpoint fails; on update the old model keeps serving, as AWS rolls
@@ -269,6 +321,7 @@ class Endpoint:
             self.failure_reason = reason
             self.status = "InService" if self.model is not None else "Failed"
             self.last_modified = now
+            self.seen = False
 
     # -- views --------------------------------------------------------------------------
     def serving(self) -> tuple[Any, str, str]:
@@ -277,8 +330,10 @@ class Endpoint:
             return self.model, self.status, self.variant_name
 
     def to_api(self, described: dict[str, Any]) -> dict[str, Any]:
-        """moto's DescribeEndpoint answer with the real state written over it."""
+        """moto's DescribeEndpoint answer with the real state written over it; the status it
+        shows counts as seen."""
         with self.lock:
+            self._shown()
             out = dict(described)
             _overlay(
                 out,
@@ -310,8 +365,9 @@ class Endpoint:
         ]
 
     def summary_to_api(self, summary: dict[str, Any]) -> dict[str, Any]:
-        """A ListEndpoints entry with the real status."""
+        """A ListEndpoints entry with the real status (which counts as seen)."""
         with self.lock:
+            self._shown()
             return dict(summary) | {
                 "EndpointStatus": self.status,
                 "LastModifiedTime": self.last_modified,

@@ -4,6 +4,10 @@ A worker thread runs each job through SageMaker's phases — Starting, Downloadi
 Uploading — reading the channels from S3, training ``mysfits_lab.recommender`` and uploading a
 real ``model.tar.gz``. Its log goes to CloudWatch Logs where the SageMaker SDK tails it
 (``/aws/sagemaker/TrainingJobs``, stream ``<job>/algo-1-<epoch seconds>``).
+
+The worker never pauses for show: it leaves a state as soon as its work is done and a
+DescribeTrainingJob has shown that state, so a poller meets every state in order. When nobody
+polls, a job waits at most ``HOLD_BUDGET`` seconds in all for that.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ log = logging.getLogger("mysfits_lab.localcloud.sagemaker")
 
 TRAINING_THREADS = 2
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-# A short pause between phases, so that a notebook polling the job sees it InProgress.
-PHASE_PAUSE = 0.15
+# The most a job waits, over all its states, for a DescribeTrainingJob to show the state it is
+# about to leave (a poller then sees it; without one, little time is lost).
+HOLD_BUDGET = 0.5
 FAILED = "Training job failed"
 
 
@@ -74,6 +79,8 @@ class TrainingEngine:
     def stop(self) -> None:
         """Running jobs end as Stopped at their next checkpoint; queued ones never start."""
         self._stopping.set()
+        for job in self.all():
+            job.wake()  # a worker waiting to be seen checks ``_stopping`` now
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -83,6 +90,7 @@ class TrainingRun:
     def __init__(self, ctx: Context, job: TrainingJob, workdir: Path, stopping: threading.Event):
         self.ctx, self.job, self.workdir, self.stopping = ctx, job, workdir, stopping
         self.log: LogStream | None = None
+        self.held = 0.0  # seconds spent waiting for a poller, out of HOLD_BUDGET
 
     def __call__(self) -> None:
         job = self.job
@@ -101,6 +109,8 @@ class TrainingRun:
             end = {"status": "Failed", "message": FAILED, "failure_reason": reason}
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if end["status"] == "Failed":
+            self.hold()  # a poller sees the job InProgress before it fails
         if self.log is not None:
             self.log.flush()  # whoever sees the job end reads its whole log next
         job.finish(now=self.ctx.clock.now(), **end)
@@ -111,17 +121,30 @@ class TrainingRun:
             self.log.write(algorithm_line(message, level))
 
     def checkpoint(self) -> None:
-        """Pause between phases; a stop request (or the cloud stopping) ends the job here."""
-        if self.ctx.clock.wait(PHASE_PAUSE, self.job.stop_requested) or self.stopping.is_set():
+        """A stop request (or the cloud stopping) ends the job here."""
+        if self.job.stop_requested.is_set() or self.stopping.is_set():
             raise JobStopped
 
+    def hold(self) -> None:
+        """Stay in the current state until a DescribeTrainingJob has shown it, or for what is
+        left of the job's HOLD_BUDGET; a stop request ends the wait."""
+        remaining = HOLD_BUDGET - self.held
+        if remaining <= 0:
+            return
+        started = self.ctx.clock.monotonic()
+        self.job.wait_seen(remaining, self.stopping.is_set)
+        self.held += self.ctx.clock.monotonic() - started
+
     def enter(self, secondary: str, message: str) -> None:
+        """Move to ``secondary`` (once the state being left was seen), or update the message."""
+        if secondary != self.job.secondary:
+            self.hold()
+        self.checkpoint()
         self.job.enter(secondary, message, self.ctx.clock.now())
 
     def run(self) -> str:
         """The phases; returns the model artifact's URI."""
         job = self.job
-        self.checkpoint()
         self.enter("Starting", "Preparing the instances for training")
         if not is_knn_image(job.image):
             raise JobFailure(
@@ -129,21 +152,18 @@ class TrainingRun:
                 "local cloud; it runs the built-in k-NN algorithm only "
                 f"({knn_image_hint(job.region)})"
             )
-        self.checkpoint()
         self.enter("Downloading", "Downloading input data")
         reader = ChannelReader(
             self.ctx.client("s3", job.region), job.region, job.request.get("RoleArn", "")
         )
         blobs = {name: reader.read(channel) for name, channel in job.channels.items()}
-        self.checkpoint()
         self.enter("Training", "Downloading the training image")
-        self.checkpoint()
         self.enter("Training", "Training image download completed. Training in progress.")
         self.log = self.open_log()
         model = self.train(blobs)
-        self.checkpoint()
         self.enter("Uploading", "Uploading generated training model")
         self.upload(model)
+        self.hold()
         self.checkpoint()
         return job.artifact_uri
 

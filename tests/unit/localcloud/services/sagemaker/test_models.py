@@ -124,3 +124,71 @@ def test_the_log_stream_is_named_once():
     assert endpoint.log_stream_arn.endswith(
         "log-group:/aws/sagemaker/Endpoints/ep:log-stream:AllTraffic/i-1"
     )
+
+
+def _waiter(thing, interrupted=lambda: False):
+    import threading
+
+    waiter = threading.Thread(target=thing.wait_seen, args=(60, interrupted), daemon=True)
+    waiter.start()
+    return waiter
+
+
+def _blocks(thing) -> bool:
+    """Whether ``wait_seen`` waits (a correct one waits its 60 s; it is woken afterwards)."""
+    waiter = _waiter(thing)
+    waiter.join(timeout=0.1)
+    blocked = waiter.is_alive()
+    thing.wake()
+    return blocked
+
+
+def _returns(thing, interrupted=lambda: False) -> bool:
+    """Whether ``wait_seen`` returns well before its 60 s."""
+    waiter = _waiter(thing, interrupted)
+    waiter.join(timeout=10)
+    return not waiter.is_alive()
+
+
+def test_a_description_shows_the_job_state():
+    job = _job()
+    job.to_api(MOTO_JOB)
+    assert job.seen == len(job.transitions)  # Starting was shown
+    job.enter("Downloading", "Downloading input data", now=101.0)
+    assert job.seen == len(job.transitions) - 1
+    job.enter("Downloading", "a new message is no new state", now=101.5)
+    assert job.seen == len(job.transitions) - 1
+    job.summary_to_api({"TrainingJobName": "job"})  # a list shows no secondary status
+    assert job.seen == len(job.transitions) - 1
+    job.to_api(MOTO_JOB)
+    assert job.seen == len(job.transitions)
+
+
+def test_a_worker_waiting_to_be_seen_is_released_by_a_description_or_a_stop():
+    job = _job()
+    job.enter("Downloading", "Downloading input data", now=101.0)
+    assert _blocks(job)
+    waiter = _waiter(job)
+    job.to_api(MOTO_JOB)
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()
+    job.enter("Training", "Training", now=102.0)
+    waiter = _waiter(job)
+    job.request_stop(now=103.0)
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()
+
+
+def test_an_endpoint_status_is_seen_by_describe_or_list():
+    endpoint = _endpoint()
+    assert _blocks(endpoint)
+    assert _returns(endpoint, interrupted=lambda: True)  # the cloud stopping ends the wait
+    endpoint.summary_to_api({"EndpointName": "ep"})
+    assert endpoint.seen and _returns(endpoint)
+    endpoint.loaded(object(), [{"VariantName": "AllTraffic"}], KNN, "config-1", now=101.0)
+    assert not endpoint.seen  # InService is news
+    endpoint.to_api({})
+    endpoint.begin_update(now=102.0)  # and so is Updating
+    assert _blocks(endpoint)
+    endpoint.to_api({})
+    assert _returns(endpoint)

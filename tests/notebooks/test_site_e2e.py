@@ -87,7 +87,7 @@ def test_a_visitor_registers_confirms_signs_in_likes_adopts_and_signs_out(output
     page.on("request", lambda r: requested.append(r.url))
     page.goto(f"{outputs.get('website.url')}/")
     page.wait_for_selector("body[data-state='ready']", timeout=20_000)
-    assert page.locator("#site-stage").inner_text().startswith("Module 4")
+    assert page.locator("#site-stage").inner_text().startswith("Module 7")
     assert page.locator(".like-btn").count() == 0
 
     page.locator("#register-btn").click()
@@ -136,3 +136,77 @@ def test_a_visitor_registers_confirms_signs_in_likes_adopts_and_signs_out(output
     expect(page.locator("#account")).to_have_attribute("data-signed-in", "false")
     expect(page.locator(".like-btn")).to_have_count(0)
     assert page.evaluate("sessionStorage.getItem('mysfits-session')") is None
+
+
+def test_profile_views_become_enriched_clicks_in_s3(outputs, page):
+    from collections import Counter
+
+    from mysfits_lab import Lab
+    from mysfits_lab.steps import clicks
+    from mysfits_lab.waiting import wait_until
+
+    lab = Lab.connect()
+
+    def guest_counts() -> Counter:
+        return Counter(
+            c["mysfitId"] for c in clicks.delivered_clicks(lab) if c["userId"] == "guest"
+        )
+
+    before = guest_counts()
+    page.goto(f"{outputs.get('website.url')}/")
+    page.wait_for_selector("body[data-state='ready']", timeout=20_000)
+    assert page.locator("#site-stage").inner_text().startswith("Module 7")
+    cards = page.locator("article.mysfit-card")
+    viewed = []
+    for index in range(3):
+        card = cards.nth(index)
+        viewed.append(card.get_attribute("data-mysfit-id"))
+        card.locator(".view-profile").click()
+        expect(page.locator("#mysfit-profile")).to_be_visible()
+        expect(page.locator("body")).to_have_attribute(
+            "data-clicks-sent", str(index + 1), timeout=10_000
+        )
+        page.keyboard.press("Escape")
+    wanted = Counter(viewed)
+    wait_until(
+        lambda: all(guest_counts()[m] >= before[m] + n for m, n in wanted.items()),
+        "the three profile views to land in S3",
+        timeout=60,
+    )
+    enriched = [c for c in clicks.delivered_clicks(lab) if c["mysfitId"] in wanted]
+    assert all(c["species"] and c["goodevil"] and c["lawchaos"] for c in enriched)
+
+
+def test_a_question_from_the_contact_form_reaches_the_staffs_inbox(outputs, page):
+    from mysfits_lab import Lab
+    from mysfits_lab.steps import questions
+
+    text = f"Can a mysfit learn to juggle? ({time.time():.0f})"
+    page.goto(f"{outputs.get('website.url')}/")
+    page.wait_for_selector("body[data-state='ready']", timeout=20_000)
+    page.locator("#contact-btn").click()
+    dialog = page.locator("#contact-dialog")
+    dialog.locator("#contact-email").fill("browser.visitor@example.com")
+    dialog.locator("#contact-question").fill(text)
+    dialog.locator("#contact-submit").click()
+    expect(dialog.locator(".form-notice")).to_be_visible(timeout=15_000)
+    mail = questions.wait_for_mail(Lab.connect(), text)
+    assert "browser.visitor@example.com" in mail["subject"]
+    assert text in mail["body"]
+
+
+def test_the_questionnaire_recommends_the_endpoints_mysfit(outputs, page):
+    from mysfits_lab.steps import recommendations
+
+    page.goto(f"{outputs.get('website.url')}/")
+    page.wait_for_selector("body[data-state='ready']", timeout=20_000)
+    page.locator("#recommend-btn").click()
+    dialog = page.locator("#recommend-dialog")
+    answers = [2, 7, 3, 5, 1]
+    for index, value in enumerate(answers):
+        dialog.locator(f"fieldset.question[data-index='{index}'] input[value='{value}']").check()
+    dialog.locator("#recommend-submit").click()
+    shown = dialog.locator(".recommendation")
+    expect(shown).to_be_visible(timeout=15_000)
+    ids = {m["mysfitId"] for m in recommendations.catalogue()}
+    assert shown.get_attribute("data-mysfit-id") in ids

@@ -19,7 +19,10 @@ from tests.helpers import free_port
 def _cell_text(path: Path, marker: str) -> str:
     notebook = nbformat.read(path, as_version=4)
     cell = next(c for c in notebook.cells if c.cell_type == "code" and marker in c.source)
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return "".join(
+        o.get("text", "") if o.output_type == "stream" else o.get("data", {}).get("text/plain", "")
+        for o in cell.outputs
+    )
 
 
 def test_the_whole_workbook_then_every_module_again(executed_workbook, clean_aws_env):

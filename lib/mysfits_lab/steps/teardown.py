@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import workbook
 from ..lab import Lab
+from . import iam, rest_apis
 from .costs import HOURLY_USD
 
 # Module → the step functions that remove it, in the order they run.
@@ -96,11 +97,35 @@ def tagged(lab: Lab) -> list[Resource]:
                 if any(tags.get(k) != v for k, v in lab.tags.items()):
                     continue  # exact values only, whatever the server's filter did
                 arn = item["ResourceARN"]
+                if _gone_for_good(lab, arn):
+                    continue
                 service = arn.split(":")[2]
                 found.append(Resource(_TAGGED_KINDS.get(service, service), arn, "tags"))
     except (ClientError, BotoCoreError):
         pass  # the named listings below still cover every kind the workbook makes
     return found
+
+
+def _gone_for_good(lab: Lab, arn: str) -> bool:
+    """Records AWS keeps after deletion and never bills: training jobs (they cannot be
+    deleted), deregistered task definitions, inactive clusters and services, deleted NAT
+    gateways (listed for a while)."""
+    if ":training-job/" in arn:
+        return True
+    if ":task-definition/" in arn:
+        found = lab.client("ecs").describe_task_definition(taskDefinition=arn)
+        return found["taskDefinition"].get("status") == "INACTIVE"
+    if ":cluster/" in arn and arn.startswith("arn:aws:ecs:"):
+        return not _active_cluster(lab, arn)
+    if ":service/" in arn and arn.startswith("arn:aws:ecs:"):
+        cluster = arn.split("/")[-2]
+        found = lab.client("ecs").describe_services(cluster=cluster, services=[arn])
+        return all(s["status"] == "INACTIVE" for s in found.get("services", []))
+    if ":natgateway/" in arn:
+        gateway_id = arn.rsplit("/", 1)[1]
+        found = lab.client("ec2").describe_nat_gateways(NatGatewayIds=[gateway_id])
+        return all(g["State"] in ("deleted", "deleting") for g in found["NatGateways"])
+    return False
 
 
 def _named(lab: Lab) -> Iterator[Resource]:
@@ -142,7 +167,7 @@ def _named(lab: Lab) -> Iterator[Resource]:
         lambda: (
             arn.rsplit("/", 1)[1]
             for arn in pages("ecs", "list_clusters", "clusterArns", None)
-            if arn.rsplit("/", 1)[1].startswith(prefix)
+            if arn.rsplit("/", 1)[1].startswith(prefix) and _active_cluster(lab, arn)
         ),
     )
     yield from listing(
@@ -239,6 +264,11 @@ def _named(lab: Lab) -> Iterator[Resource]:
     )
 
 
+def _active_cluster(lab: Lab, arn: str) -> bool:
+    clusters = lab.client("ecs").describe_clusters(clusters=[arn])["clusters"]
+    return any(c["status"] == "ACTIVE" for c in clusters)
+
+
 def inventory(lab: Lab) -> list[Resource]:
     """Everything of the learner's that exists now: by name, then what only tags reveal."""
     named = list(_named(lab))
@@ -298,6 +328,66 @@ def teardown(lab: Lab, progress: Callable[[str], None] | None = None) -> list[St
             break
         pending = failed
         time.sleep(lab.poll_interval * 10 * (attempt + 1))
+    return results + sweep(lab)
+
+
+def _delete_named(lab: Lab, resource: Resource) -> None:
+    """Remove one listed resource that no module's teardown removed (log groups a service
+    created, a role or project left by an interrupted run, ...)."""
+    from .buckets import empty_bucket
+
+    name = resource.name
+    if resource.kind == "log group":
+        lab.client("logs").delete_log_group(logGroupName=name)
+    elif resource.kind == "IAM role":
+        iam.delete_role(lab, name)
+    elif resource.kind == "Lambda function":
+        lab.client("lambda").delete_function(FunctionName=name)
+    elif resource.kind == "CodeBuild project":
+        lab.client("codebuild").delete_project(name=name)
+    elif resource.kind == "ECR repository":
+        lab.client("ecr").delete_repository(repositoryName=name, force=True)
+    elif resource.kind == "S3 bucket":
+        empty_bucket(lab, name)
+        lab.client("s3").delete_bucket(Bucket=name)
+    elif resource.kind == "SNS topic":
+        lab.client("sns").delete_topic(TopicArn=name)
+    elif resource.kind == "DynamoDB table":
+        lab.client("dynamodb").delete_table(TableName=name)
+    elif resource.kind == "CloudFormation stack":
+        lab.client("cloudformation").delete_stack(StackName=name)
+    elif resource.kind == "REST API":
+        rest_apis.delete_api(lab, name)
+    elif resource.kind == "event source mapping":
+        lab.client("lambda").delete_event_source_mapping(UUID=name.split(" ", 1)[0])
+    elif resource.kind == "ECS cluster":
+        lab.client("ecs").delete_cluster(cluster=name)
+    elif resource.kind == "pipeline":
+        lab.client("codepipeline").delete_pipeline(name=name)
+    elif resource.kind == "delivery stream":
+        lab.client("firehose").delete_delivery_stream(DeliveryStreamName=name)
+    elif resource.kind == "SageMaker endpoint":
+        lab.client("sagemaker").delete_endpoint(EndpointName=name)
+    elif resource.kind == "SageMaker endpoint config":
+        lab.client("sagemaker").delete_endpoint_config(EndpointConfigName=name)
+    elif resource.kind == "SageMaker model":
+        lab.client("sagemaker").delete_model(ModelName=name)
+    else:  # what this sweep does not know how to remove stays listed, with the reason
+        raise LookupError(f"no sweep for a {resource.kind}")
+
+
+def sweep(lab: Lab) -> list[StepResult]:
+    """After the modules' own teardowns: whatever is still listed by name, removed one by one."""
+    results = []
+    for resource in inventory(lab):
+        if resource.found_by != "name":
+            continue
+        try:
+            _delete_named(lab, resource)
+        except (ClientError, BotoCoreError, LookupError) as exc:
+            results.append(StepResult("sweep", f"{resource.kind} {resource.name}", [], str(exc)))
+            continue
+        results.append(StepResult("sweep", f"{resource.kind} {resource.name}", [resource.name]))
     return results
 
 
@@ -345,7 +435,8 @@ class TeardownCheck:
                 f"{self.learner}; set remove = True to delete it."
             )
         if self.left:
-            return f"NOT OK: {len(self.left)} resources of learner {self.learner} are left."
+            names = ", ".join(f"{r.kind} {r.name}" for r in self.left)
+            return f"NOT OK: {len(self.left)} resources of learner {self.learner} are left: {names}"
         return f"OK: nothing of learner {self.learner} is left."
 
 

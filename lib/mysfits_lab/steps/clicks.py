@@ -23,6 +23,7 @@ from ..waiting import wait_until
 from . import functions, iam, rest_apis, website
 from .aws_errors import error_code, tolerate
 from .buckets import delete_bucket, ensure_bucket
+from .checks import Checklist
 
 MODULE = "05-clickstream"
 API = "ClickProcessingApi"
@@ -231,19 +232,12 @@ def openapi_document(lab: Lab, stream: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
-    paths: dict[str, dict[str, Any]] = {"/clicks": {"put": put}}
-    rest_apis.add_preflights(paths, origin)
-    return {
-        "openapi": "3.0.1",
-        "info": {
-            "title": Names.of(lab).api,
-            "description": "The Mythical Mysfits click stream: each profile view is a record "
-            "in Firehose.",
-            "version": "2018-03-01",
-        },
-        "paths": paths,
-        "x-amazon-apigateway-gateway-responses": rest_apis.gateway_responses(origin),
-    }
+    return rest_apis.document(
+        lab,
+        Names.of(lab).api,
+        "The Mythical Mysfits click stream: each profile view is a record in Firehose.",
+        {"/clicks": {"put": put}},
+    )
 
 
 def create_api(lab: Lab, stream: dict[str, Any]) -> dict[str, Any]:
@@ -367,24 +361,7 @@ def wait_for_failed(lab: Lab, containing: str, progress: bool = True) -> list[di
 
 
 # -- checking -----------------------------------------------------------------------------
-@dataclass
-class ClicksCheck:
-    rows: list[dict[str, Any]]
-
-    @property
-    def ok(self) -> bool:
-        return all(r["as expected"] for r in self.rows)
-
-    def summary(self) -> str:
-        if self.ok:
-            return (
-                "OK: every click reached S3 enriched with its mysfit's species and alignment; "
-                "the click of an unknown mysfit was kept under processing-failed/, not lost."
-            )
-        return "NOT OK: " + "; ".join(r["what"] for r in self.rows if not r["as expected"])
-
-
-def check(lab: Lab, catalogue: list[dict[str, Any]]) -> ClicksCheck:
+def check(lab: Lab, catalogue: list[dict[str, Any]]) -> Checklist:
     """Three clicks through the API and a click of an unknown mysfit, followed into S3."""
     user = f"check-{int(time.time() * 1000)}"
     chosen = catalogue[:3]
@@ -400,7 +377,7 @@ def check(lab: Lab, catalogue: list[dict[str, Any]]) -> ClicksCheck:
         and by_id[m["mysfitId"]].get("goodevil") == m["goodevil"]
         for m in chosen
     )
-    return ClicksCheck(
+    return Checklist(
         [
             {"what": "PUT /clicks answered 200", "as expected": answers == [200] * 4},
             {"what": "3 clicks landed in S3, once each", "as expected": len(landed) == 3},
@@ -409,7 +386,9 @@ def check(lab: Lab, catalogue: list[dict[str, Any]]) -> ClicksCheck:
                 "what": "the unknown mysfit's click kept under processing-failed/",
                 "as expected": len(kept) == 1,
             },
-        ]
+        ],
+        "OK: every click reached S3 enriched with its mysfit's species and alignment; "
+        "the click of an unknown mysfit was kept under processing-failed/, not lost.",
     )
 
 

@@ -24,6 +24,7 @@ from ..lab import Lab, LabError
 from ..waiting import wait_until
 from . import functions, iam, rest_apis, website
 from .aws_errors import error_code, tolerate
+from .checks import Checklist
 
 MODULE = "06-questions"
 TABLE = "MysfitsQuestionsTable"
@@ -249,47 +250,15 @@ def connect_stream(lab: Lab, table: dict[str, Any], function_name: str) -> dict[
 
 # -- the API ------------------------------------------------------------------------------
 def openapi_document(lab: Lab, function_arn: str) -> dict[str, Any]:
-    origin = rest_apis.site_origin(lab)
-    role = iam.ensure_role(
+    post = rest_apis.lambda_proxy(
+        lab, Names.of(lab).api_role, function_arn, "Ask the staff a question"
+    )
+    return rest_apis.document(
         lab,
-        Names.of(lab).api_role,
-        "apigateway.amazonaws.com",
-        inline_policies={
-            "invoke": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}
-                ],
-            }
-        },
+        Names.of(lab).api,
+        "Questions from visitors to the Mythical Mysfits staff.",
+        {"/questions": {"post": post}},
     )
-    uri = (
-        f"arn:aws:apigateway:{lab.region}:lambda:path/2015-03-31/functions/"
-        f"{function_arn}/invocations"
-    )
-    post = {
-        "summary": "Ask the staff a question",
-        "responses": {"200": {"description": "the function's answer"}},
-        "x-amazon-apigateway-integration": {
-            "type": "aws_proxy",
-            "httpMethod": "POST",
-            "uri": uri,
-            "credentials": role,
-            "passthroughBehavior": "when_no_match",
-        },
-    }
-    paths: dict[str, dict[str, Any]] = {"/questions": {"post": post}}
-    rest_apis.add_preflights(paths, origin)
-    return {
-        "openapi": "3.0.1",
-        "info": {
-            "title": Names.of(lab).api,
-            "description": "Questions from visitors to the Mythical Mysfits staff.",
-            "version": "2018-03-01",
-        },
-        "paths": paths,
-        "x-amazon-apigateway-gateway-responses": rest_apis.gateway_responses(origin),
-    }
 
 
 def create_api(lab: Lab, function_arn: str) -> dict[str, Any]:
@@ -397,24 +366,7 @@ def ask_many(lab: Lab, count: int, email: str) -> list[int]:
 
 
 # -- checking -----------------------------------------------------------------------------
-@dataclass
-class QuestionsCheck:
-    rows: list[dict[str, Any]]
-
-    @property
-    def ok(self) -> bool:
-        return all(r["as expected"] for r in self.rows)
-
-    def summary(self) -> str:
-        if self.ok:
-            return (
-                "OK: a question is stored, emailed to the staff once, and traced; bad input "
-                "is answered 400 with the reason."
-            )
-        return "NOT OK: " + "; ".join(r["what"] for r in self.rows if not r["as expected"])
-
-
-def check(lab: Lab) -> QuestionsCheck:
+def check(lab: Lab) -> Checklist:
     marker = f"check {int(time.time() * 1000)}"
     good = ask(lab, "visitor@example.com", f"Do mysfits like tea? ({marker})")
     rows = [{"what": "POST /questions answered 200", "as expected": good.status_code == 200}]
@@ -439,7 +391,11 @@ def check(lab: Lab) -> QuestionsCheck:
                 "as expected": len(staff_mail(lab, marker)) == 1,
             }
         )
-    return QuestionsCheck(rows)
+    return Checklist(
+        rows,
+        "OK: a question is stored, emailed to the staff once, and traced; bad input is "
+        "answered 400 with the reason.",
+    )
 
 
 def _stored(lab: Lab, marker: str) -> int:

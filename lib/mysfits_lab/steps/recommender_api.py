@@ -19,6 +19,7 @@ import requests
 
 from ..lab import Lab, LabError
 from . import functions, iam, recommendations, rest_apis, website
+from .checks import Checklist
 
 MODULE = "07-recommendations"
 API = "RecommendationsApi"
@@ -69,50 +70,15 @@ def deploy_function(lab: Lab) -> dict[str, Any]:
 
 
 def openapi_document(lab: Lab, function_arn: str) -> dict[str, Any]:
-    origin = rest_apis.site_origin(lab)
-    role = iam.ensure_role(
+    post = rest_apis.lambda_proxy(
+        lab, Names.of(lab).api_role, function_arn, "Recommend a mysfit for five answers"
+    )
+    return rest_apis.document(
         lab,
-        Names.of(lab).api_role,
-        "apigateway.amazonaws.com",
-        inline_policies={
-            "invoke": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}
-                ],
-            }
-        },
+        Names.of(lab).api,
+        "The Mythical Mysfits recommender: five answers, one mysfit.",
+        {"/recommendations": {"post": post}},
     )
-    uri = (
-        f"arn:aws:apigateway:{lab.region}:lambda:path/2015-03-31/functions/"
-        f"{function_arn}/invocations"
-    )
-    paths: dict[str, dict[str, Any]] = {
-        "/recommendations": {
-            "post": {
-                "summary": "Recommend a mysfit for five answers",
-                "responses": {"200": {"description": "the function's answer"}},
-                "x-amazon-apigateway-integration": {
-                    "type": "aws_proxy",
-                    "httpMethod": "POST",
-                    "uri": uri,
-                    "credentials": role,
-                    "passthroughBehavior": "when_no_match",
-                },
-            }
-        }
-    }
-    rest_apis.add_preflights(paths, origin)
-    return {
-        "openapi": "3.0.1",
-        "info": {
-            "title": Names.of(lab).api,
-            "description": "The Mythical Mysfits recommender: five answers, one mysfit.",
-            "version": "2018-03-01",
-        },
-        "paths": paths,
-        "x-amazon-apigateway-gateway-responses": rest_apis.gateway_responses(origin),
-    }
 
 
 def create_api(lab: Lab, function_arn: str) -> dict[str, Any]:
@@ -168,24 +134,7 @@ def asker(lab: Lab) -> Callable[[list[int]], dict[str, Any]]:
     return ask_api
 
 
-@dataclass
-class ApiCheck:
-    rows: list[dict[str, Any]]
-
-    @property
-    def ok(self) -> bool:
-        return all(r["as expected"] for r in self.rows)
-
-    def summary(self) -> str:
-        if self.ok:
-            return (
-                "OK: the API recommends the same mysfit as the endpoint and refuses answers "
-                "that break the rules with 400."
-            )
-        return "NOT OK: " + "; ".join(r["what"] for r in self.rows if not r["as expected"])
-
-
-def check(lab: Lab, predictor: Any) -> ApiCheck:
+def check(lab: Lab, predictor: Any) -> Checklist:
     """The API's answers against the endpoint's own, and its refusals."""
     rows = []
     agree = True
@@ -206,7 +155,11 @@ def check(lab: Lab, predictor: Any) -> ApiCheck:
                 "as expected": refused.status_code == 400 and "message" in refused.json(),
             }
         )
-    return ApiCheck(rows)
+    return Checklist(
+        rows,
+        "OK: the API recommends the same mysfit as the endpoint and refuses answers that "
+        "break the rules with 400.",
+    )
 
 
 def teardown(lab: Lab) -> list[str]:

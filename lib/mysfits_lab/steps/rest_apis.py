@@ -176,3 +176,51 @@ def delete_api(lab: Lab, name: str) -> list[str]:
     with tolerate("NotFoundException"):
         lab.client("apigateway").delete_rest_api(restApiId=found["id"])
     return [f"REST API {name} ({found['id']})"]
+
+
+def document(lab: Lab, title: str, description: str, paths: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI 3 document of ``paths``, with the CORS preflights and gateway responses for
+    the site's origin."""
+    origin = site_origin(lab)
+    add_preflights(paths, origin)
+    return {
+        "openapi": "3.0.1",
+        "info": {"title": title, "description": description, "version": "2018-03-01"},
+        "paths": paths,
+        "x-amazon-apigateway-gateway-responses": gateway_responses(origin),
+    }
+
+
+def lambda_proxy(lab: Lab, role_name: str, function_arn: str, summary: str) -> dict[str, Any]:
+    """A method handing the whole request to a function (``AWS_PROXY``), through a role API
+    Gateway assumes to invoke it."""
+    from . import iam
+
+    role = iam.ensure_role(
+        lab,
+        role_name,
+        "apigateway.amazonaws.com",
+        inline_policies={
+            "invoke": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}
+                ],
+            }
+        },
+    )
+    uri = (
+        f"arn:aws:apigateway:{lab.region}:lambda:path/2015-03-31/functions/"
+        f"{function_arn}/invocations"
+    )
+    return {
+        "summary": summary,
+        "responses": {"200": {"description": "the function's answer"}},
+        "x-amazon-apigateway-integration": {
+            "type": "aws_proxy",
+            "httpMethod": "POST",
+            "uri": uri,
+            "credentials": role,
+            "passthroughBehavior": "when_no_match",
+        },
+    }

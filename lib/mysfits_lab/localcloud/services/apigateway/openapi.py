@@ -18,14 +18,13 @@ import yaml
 
 from .definition import ApiDefinition, MethodSpec
 from .extensions import (
-    AUTHTYPE,
     GATEWAY_RESPONSES,
     INTEGRATION,
     Problems,
-    read_authorizer,
     read_gateway_responses,
     read_integration,
 )
+from .security import apply_security, security_schemes
 
 METHODS = {
     "get": "GET",
@@ -137,7 +136,7 @@ class _Reader:
             version=_text(info.get("version")),
         )
         self._api_settings(definition)
-        schemes = self._security_schemes(definition)
+        schemes = security_schemes(self.doc, self.version, self.resolve, definition, self.problems)
         paths = self.doc.get("paths", {})
         if not isinstance(paths, dict):
             self.problems.error("Invalid OpenAPI input: paths must be an object")
@@ -277,7 +276,8 @@ class _Reader:
             else:
                 self.problems.error(f"Invalid parameters on {where}: expected a list")
         method.request_parameters = self._request_parameters(declared, where)
-        self._security(method, operation, schemes, where)
+        requirements = operation.get("security", self.doc.get("security"))
+        apply_security(method, requirements, schemes, where, self.problems)
         method.responses = self._method_responses(operation, where)
         if INTEGRATION in operation:
             data = self.resolve(operation[INTEGRATION], where)
@@ -322,76 +322,6 @@ class _Reader:
             names = headers if isinstance(headers, dict) else {}
             found[code] = {f"method.response.header.{name}": False for name in names}
         return found
-
-    # -- security -------------------------------------------------------------------------
-    def _security_schemes(self, definition: ApiDefinition) -> dict[str, dict[str, Any]]:
-        if self.version == "swagger2":
-            schemes = self.doc.get("securityDefinitions") or {}
-        else:
-            components = self.doc.get("components") or {}
-            schemes = components.get("securitySchemes") if isinstance(components, dict) else {}
-            schemes = {} if schemes is None else schemes
-        if not isinstance(schemes, dict):
-            self.problems.error("Invalid security schemes: expected an object")
-            return {}
-        resolved = {}
-        for name, scheme in schemes.items():
-            scheme = self.resolve(scheme, f"security scheme {name}")
-            if not isinstance(scheme, dict):
-                continue
-            resolved[str(name)] = scheme
-            if "x-amazon-apigateway-authorizer" in scheme:
-                authorizer = read_authorizer(str(name), scheme, self.problems)
-                if authorizer is not None:
-                    definition.authorizers[str(name)] = authorizer
-        return resolved
-
-    def _security(
-        self,
-        method: MethodSpec,
-        operation: dict[str, Any],
-        schemes: dict[str, dict[str, Any]],
-        where: str,
-    ) -> None:
-        requirements = operation.get("security", self.doc.get("security"))
-        if not requirements:
-            return
-        if not isinstance(requirements, list):
-            self.problems.error(f"Invalid security on {where}: expected a list")
-            return
-        for requirement in requirements:
-            if not isinstance(requirement, dict):
-                self.problems.error(f"Invalid security requirement on {where}")
-                continue
-            for name, scopes in requirement.items():
-                scheme = schemes.get(str(name))
-                if scheme is None:
-                    self.problems.error(f"Unable to find security scheme {name!r} for {where}")
-                    continue
-                self._apply_scheme(method, str(name), scheme, scopes, where)
-
-    def _apply_scheme(
-        self, method: MethodSpec, name: str, scheme: dict[str, Any], scopes: Any, where: str
-    ) -> None:
-        authorizer = scheme.get("x-amazon-apigateway-authorizer")
-        if isinstance(authorizer, dict):
-            kind = str(authorizer.get("type", "")).lower()
-            method.authorization_type = (
-                "COGNITO_USER_POOLS" if kind == "cognito_user_pools" else "CUSTOM"
-            )
-            method.authorizer = name
-            if kind == "cognito_user_pools" and isinstance(scopes, list):
-                method.scopes = [str(s) for s in scopes]
-        elif str(scheme.get(AUTHTYPE, "")).lower() == "awssigv4":
-            method.authorization_type = "AWS_IAM"
-        elif (
-            scheme.get("type") == "apiKey"
-            and str(scheme.get("name", "")).lower() == "x-api-key"
-            and scheme.get("in", "header") == "header"
-        ):
-            method.api_key_required = True
-        else:
-            self.problems.warn(f"Security scheme {name!r} on {where} is not one API Gateway uses")
 
 
 def _valid_part(part: str) -> bool:

@@ -9,37 +9,31 @@ integration call — ``Lambda`` (namespace ``aws``) for a function, the service'
 Each call carries ``X-Amzn-Trace-Id: Root=<trace>;Parent=<its subsegment>;Sampled=1``, so a
 traced Lambda function's segments hang under the call that made them, as on AWS.
 
-Segments leave from one thread with a bounded queue (``SegmentSender``): a request only queues
-what its segment is made of; the document is written and put with ``PutTraceSegments`` later.
-Nothing is queued while the cloud has no X-Ray.
+Segments leave from one thread with a bounded queue (``SegmentSender``, ``core/segments.py``): a
+request only queues what its segment is made of; the document is written and put with
+``PutTraceSegments`` later. Nothing is queued while the cloud has no X-Ray.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import queue
 import re
-import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...constants import ACCOUNT_ID
+from ...core import segments
+from ...core.segments import new_id, new_trace_id
 
 log = logging.getLogger("mysfits_lab.localcloud.apigateway")
 
 ORIGIN = "AWS::ApiGateway::Stage"
 HEADER = "X-Amzn-Trace-Id"
-DAEMON_VARIABLE = "AWS_XRAY_DAEMON_ADDRESS"  # in ctx.extra_environment while X-Ray runs
 SAMPLING_RULE = "Default"
 
-MAX_PENDING = 1000  # finished requests waiting to be sent; more are dropped
-BATCH = 50  # documents per PutTraceSegments call
-WARN_EVERY = 30.0  # seconds between warnings about segments X-Ray did not take
 MAX_TEXT = 2048  # a URL or user agent is cut here: a document must stay under 64 KB
 MAX_HEADER = 256  # a longer trace header is not read
 
@@ -47,17 +41,6 @@ _TRACE_ID = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 _ENTITY_ID = re.compile(r"[0-9a-fA-F]{16}")
 # What X-Ray accepts in a name: letters, digits, whitespace and _ . : / % & # = + \ - @.
 _NOT_IN_NAME = re.compile(r"[^\w\s.:/%&#=+\\\-@]")
-
-
-def new_trace_id(now: float | None = None) -> str:
-    """``1-<epoch seconds, 8 hex>-<96 random bits>``."""
-    seconds = int(time.time() if now is None else now)
-    return f"1-{seconds & 0xFFFFFFFF:08x}-{secrets.token_hex(12)}"
-
-
-def new_id() -> str:
-    """A segment or subsegment id: 64 random bits, 16 hex digits."""
-    return secrets.token_hex(8)
 
 
 def entity_name(text: str, fallback: str) -> str:
@@ -309,110 +292,11 @@ def _flags(status: int | None, fault: bool) -> dict[str, bool]:
 
 
 # -- sending ----------------------------------------------------------------------------------
-class SegmentSender:
-    """Puts finished requests' segments to X-Ray from a thread of its own (started on first
-    use). A full queue drops the segment, as the X-Ray daemon drops what it cannot send."""
+class SegmentSender(segments.SegmentSender[StageSegment]):
+    """Puts finished requests' segments to X-Ray (``core/segments.py``): one each."""
 
-    def __init__(
-        self,
-        client: Callable[[str, str], Any],
-        enabled: Callable[[], bool],
-        max_pending: int = MAX_PENDING,
-    ):
-        self._client = client  # (service, region) -> boto3 client
-        self.enabled = enabled  # whether the cloud has X-Ray now
-        self._queue: queue.Queue[StageSegment | None] = queue.Queue(max_pending)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._stopped = False
-        self._warned_at = float("-inf")
-        self.sent = 0  # documents X-Ray accepted
-        self.dropped = 0  # segments not sent: the queue was full, or X-Ray went away
-        self.failed = 0  # documents X-Ray refused or could not be reached for
+    thread_name = "apigateway-xray"
+    log = log
 
-    def submit(self, record: StageSegment) -> None:
-        if self._stopped:
-            return
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="apigateway-xray", daemon=True
-                    )
-                    self._thread.start()
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
-            self.dropped += 1
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued so far was sent (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._queue.unfinished_tasks
-
-    def stop(self, timeout: float = 1.0) -> None:
-        self._stopped = True
-        if self._thread is not None:
-            self.flush(timeout)
-            with contextlib.suppress(queue.Full):  # a daemon thread: it dies with the process
-                self._queue.put_nowait(None)
-            self._thread.join(timeout)
-
-    def status(self) -> dict[str, int]:
-        return {
-            "pending": self._queue.qsize(),
-            "sent": self.sent,
-            "dropped": self.dropped,
-            "failed": self.failed,
-        }
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while batch[-1] is not None and len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            records = [r for r in batch if r is not None]
-            try:
-                self._send(records)
-            except Exception:  # a bug must not stop the thread
-                log.exception("tracing: %d segment(s) not sent", len(records))
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-            if batch[-1] is None:
-                return
-
-    def _send(self, records: list[StageSegment]) -> None:
-        if not records:
-            return
-        if not self.enabled():  # X-Ray stopped meanwhile
-            self.dropped += len(records)
-            return
-        by_region: dict[str, list[str]] = {}
-        for record in records:
-            by_region.setdefault(record.region, []).append(json.dumps(segment_document(record)))
-        for region, documents in by_region.items():
-            try:
-                answer = self._client("xray", region).put_trace_segments(
-                    TraceSegmentDocuments=documents
-                )
-            except Exception as exc:  # X-Ray unreachable: these segments are lost
-                self.failed += len(documents)
-                self._warn("X-Ray did not take %d segment(s): %s", len(documents), exc)
-                continue
-            refused = answer.get("UnprocessedTraceSegments") or []
-            self.sent += len(documents) - len(refused)
-            if refused:
-                self.failed += len(refused)
-                self._warn("X-Ray refused %d segment(s): %s", len(refused), refused[0])
-
-    def _warn(self, message: str, *args: Any) -> None:
-        now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY:
-            self._warned_at = now
-            log.warning("tracing: " + message, *args)
+    def documents(self, record: StageSegment) -> list[dict[str, Any]]:
+        return [segment_document(record)]

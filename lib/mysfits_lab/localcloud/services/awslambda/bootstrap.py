@@ -6,8 +6,7 @@ the cloud's. It imports the handler once, then runs invocations one at a time, a
 runtime does: same context object, same error payloads, same log format.
 
 The protocol runs on a Unix socket, so whatever the function prints (stdout and stderr are its
-log) cannot corrupt it. A message is an 8-byte prefix — the lengths of a JSON header and of a
-raw body, 4 bytes big-endian each — then the header (UTF-8 JSON), then the body:
+log) cannot corrupt it; its messages are framed as ``framing.py`` describes:
 
     cloud  -> worker  {"type": "init", "paths": [...], "marker": m}
     worker -> cloud   {"type": "ready", "init_ms": t}  or  {"type": "init_error", ...}
@@ -28,72 +27,28 @@ import json
 import logging
 import os
 import socket
-import struct
 import sys
 import time
 import traceback
 from typing import Any
 
-_PREFIX = struct.Struct(">II")
-MAX_HEADER = 1 << 20
+if __package__:  # imported by the cloud, or by its tests
+    from .framing import receive_message, send_message
+else:  # run as a script: in isolated mode its own folder is not on sys.path
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location(
+        "_lambda_runtime_framing", os.path.join(os.path.dirname(__file__), "framing.py")
+    )
+    assert _spec is not None and _spec.loader is not None
+    _framing = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_framing)
+    receive_message, send_message = _framing.receive_message, _framing.send_message
+
 MAX_RESPONSE = 6291556  # bytes; past it AWS answers Function.ResponseSizeTooLarge
 MAX_LINE = 256 * 1024  # CloudWatch's largest event: longer output lines are cut
 TRACE_VARIABLE = "_X_AMZN_TRACE_ID"
 _ERROR_INDENT = "\u00a0"  # the runtime indents its error traces with no-break spaces
-
-
-class ProtocolError(Exception):
-    """The other side sent something that is not a message of this protocol."""
-
-
-# -- framing (shared with the cloud's side) ---------------------------------------------------
-def send_message(sock: socket.socket, header: dict[str, Any], body: bytes = b"") -> None:
-    head = json.dumps(header, separators=(",", ":")).encode()
-    sock.sendall(_PREFIX.pack(len(head), len(body)) + head + body)
-
-
-def receive_message(
-    sock: socket.socket, max_body: int, deadline: float | None = None
-) -> tuple[dict[str, Any], bytes]:
-    """One message; EOFError when the peer closed, TimeoutError past ``deadline`` (a
-    ``time.monotonic()`` instant), ProtocolError for a frame larger than allowed."""
-    header_size, body_size = _PREFIX.unpack(_read_exactly(sock, _PREFIX.size, deadline, True))
-    if header_size > MAX_HEADER or body_size > max_body:
-        raise ProtocolError(f"a message of {header_size} + {body_size} bytes is too large")
-    try:
-        header = json.loads(_read_exactly(sock, header_size, deadline))
-    except ValueError as exc:
-        raise ProtocolError(f"unreadable header: {exc}") from None
-    if not isinstance(header, dict):
-        raise ProtocolError("the header is not a JSON object")
-    return header, _read_exactly(sock, body_size, deadline)
-
-
-def _read_exactly(
-    sock: socket.socket, size: int, deadline: float | None, at_boundary: bool = False
-) -> bytes:
-    if deadline is None:
-        sock.settimeout(None)
-    buffer = bytearray(size)
-    view, done = memoryview(buffer), 0
-    while done < size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no answer in time")
-            sock.settimeout(remaining)
-        try:
-            count = sock.recv_into(view[done:])
-        except TimeoutError:
-            raise
-        except OSError as exc:  # reset by a dying peer
-            raise EOFError(str(exc)) from None
-        if count == 0:
-            if at_boundary and done == 0:
-                raise EOFError("closed")
-            raise EOFError(f"closed after {done} of {size} bytes")
-        done += count
-    return bytes(buffer)
 
 
 # -- the handler ------------------------------------------------------------------------------

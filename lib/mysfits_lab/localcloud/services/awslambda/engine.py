@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -25,10 +24,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ...core.provider import Context
 from ...edge import ServiceError
-from . import destinations
 from .adopt import adopted_revision
-from .code import CodeSource, CodeStore, layer_paths, sdk_dir
-from .events import AsyncEvent, Attempt, EventQueue, QueueFull
+from .code import CodeSource, CodeStore, sdk_dir
+from .events import AsyncEvent, EventQueue, QueueFull
+from .host import WorkerHost, environment_for, function_paths, socket_dir
+from .invocations import Runner
 from .models import (
     DEFAULT_CONCURRENCY,
     LATEST,
@@ -41,18 +41,16 @@ from .models import (
     revision_from,
     tracing_mode,
 )
+from .output import LogSink
 from .payloads import InvokeResult, check_json, check_size, decode_client_context, throttled
-from .pool import FunctionPool, PoolClosed, Throttled
-from .tracing import SegmentSender, TraceContext, TracedInvocation, TraceHeader, decide
-from .worker import INIT_LIMIT, Invocation, LogSink, Outcome, Worker, WorkerHost, environment_for
+from .pool import FunctionPool
+from .tracing import TraceHeader, decide
+from .worker import Invocation, Worker
 
 log = logging.getLogger("mysfits_lab.localcloud.lambda")
 
 IDLE_SECONDS = 600.0  # a worker idle this long is stopped, as Lambda reclaims environments
 SETTLE_WAIT = 10.0  # seconds an invocation of a version being published waits for it
-TASK_ROOT = "/var/task"  # where a function's code is on AWS
-# Set in ctx.extra_environment while the cloud has X-Ray (its daemon's address).
-XRAY_DAEMON_VARIABLE = "AWS_XRAY_DAEMON_ADDRESS"
 
 
 class LambdaEngine:
@@ -65,7 +63,7 @@ class LambdaEngine:
         self._settled = threading.Condition(self._lock)  # a creation or update finished
         self._preparing = ThreadPoolExecutor(2, thread_name_prefix="lambda-prepare")
         self._stopping = ThreadPoolExecutor(4, thread_name_prefix="lambda-stop")
-        self._sockets = _socket_dir(workdir)
+        self._sockets = socket_dir(workdir)
         self._sdk = sdk_dir(workdir)
         self._python = f"python{sys.version_info.major}.{sys.version_info.minor}"
         self.host = WorkerHost(
@@ -76,10 +74,12 @@ class LambdaEngine:
                 rev, stream, ctx.child_environment, str(self._sdk)
             ),
             open_log=self._open_log,
-            paths=self._paths,
+            paths=lambda rev: function_paths(rev, self._python, self._sdk),
         )
-        self.events = EventQueue(self._run_event, self._event_settings, self._deliver, ctx.clock)
-        self.tracer = SegmentSender(ctx.client, self._xray_running)
+        self.runner = Runner(ctx, self._pool, self.require, self.revision)
+        self.events = EventQueue(
+            self.runner.run_event, self.runner.event_settings, self.runner.deliver, ctx.clock
+        )
         self._closed = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="lambda-reaper", daemon=True)
         self._reaper.start()
@@ -245,7 +245,7 @@ class LambdaEngine:
         if invocation_type == "DryRun":
             return InvokeResult(204, request_id)
         trace = decide(
-            revision.tracing, TraceHeader.parse(trace_header), received, self._xray_running()
+            revision.tracing, TraceHeader.parse(trace_header), received, self.runner.xray_running()
         )
         if invocation_type == "Event":
             event = AsyncEvent(
@@ -261,7 +261,7 @@ class LambdaEngine:
             return InvokeResult(202, request_id)
         arn = function_arn(ref.region, ref.name, ref.qualifier)
         invocation = Invocation(request_id, payload, arn, context)
-        outcome = self._traced_run(fn, revision, invocation, trace, received)
+        outcome = self.runner.traced_run(fn, revision, invocation, trace, received)
         return InvokeResult(
             200,
             request_id,
@@ -296,88 +296,6 @@ class LambdaEngine:
                     raise not_found(fn.region, fn.name, qualifier)
                 self._settled.wait(remaining)
 
-    def run(self, fn: Function, revision: Revision, invocation: Invocation) -> Outcome:
-        """One invocation on a warm worker (a new one if none is free and the function may
-        run more at once; otherwise it waits for one)."""
-        pool = self._pool(fn)
-        wait = revision.timeout * self.ctx.clock.timeout_scale + INIT_LIMIT
-        try:
-            worker = pool.acquire(revision, time.monotonic() + wait)
-        except Throttled:
-            reason = (
-                "ReservedFunctionConcurrentInvocationLimitExceeded"
-                if fn.reserved is not None
-                else "ConcurrentInvocationLimitExceeded"
-            )
-            raise throttled(reason, "Rate Exceeded.") from None
-        except PoolClosed:
-            raise not_found(fn.region, fn.name) from None
-        except OSError as exc:
-            raise ServiceError(
-                "ServiceException", f"the local cloud could not start the function: {exc}", 500
-            ) from None
-        reusable = False
-        try:
-            outcome = worker.invoke(invocation)
-            reusable = outcome.reusable
-            return outcome
-        finally:
-            pool.release(worker, reusable)
-
-    def _traced_run(
-        self,
-        fn: Function,
-        revision: Revision,
-        invocation: Invocation,
-        decided: TraceHeader,
-        received: float,
-        record_throttle: bool = True,
-    ) -> Outcome:
-        """``run`` in its place in a trace: the handler gets the trace header; a sampled
-        invocation's segments are queued for X-Ray (a throttled one's too, unless the caller
-        retries it itself)."""
-        trace = TraceContext.begin(decided)
-        invocation.trace_id = trace.environment()
-        try:
-            outcome = self.run(fn, revision, invocation)
-        except ServiceError as exc:
-            if trace.sampled and record_throttle and exc.code == "TooManyRequestsException":
-                self.tracer.submit(
-                    TracedInvocation(
-                        trace,
-                        revision.region,
-                        revision.name,
-                        invocation.arn,
-                        invocation.request_id,
-                        received,
-                        self.ctx.clock.now(),
-                        status=429,
-                        throttled=True,
-                    )
-                )
-            raise
-        if trace.sampled:
-            self.tracer.submit(
-                TracedInvocation(
-                    trace,
-                    revision.region,
-                    revision.name,
-                    invocation.arn,
-                    invocation.request_id,
-                    received,
-                    self.ctx.clock.now(),
-                    outcome.started,
-                    outcome.ended,
-                    outcome.init_span,
-                    outcome.payload if outcome.function_error else None,
-                    str(revision.code_dir),
-                )
-            )
-        return outcome
-
-    def _xray_running(self) -> bool:
-        return XRAY_DAEMON_VARIABLE in self.ctx.extra_environment
-
     def _start_worker(self, revision: Revision) -> Worker:
         return Worker(self.host, revision).start()
 
@@ -393,60 +311,6 @@ class LambdaEngine:
         except (ClientError, BotoCoreError) as exc:  # the function runs without its log
             log.warning("no log stream %s/%s: %s", revision.log_group, stream, exc)
             return None
-
-    def _paths(self, revision: Revision) -> list[str]:
-        """sys.path before the standard library: the code, the function's own PYTHONPATH
-        (``/var/task/...`` is its code folder here), the layers, the SDK."""
-        paths = [str(revision.code_dir)]
-        for entry in (revision.environment.get("PYTHONPATH") or "").split(":"):
-            if entry == TASK_ROOT or entry.startswith(TASK_ROOT + "/"):
-                entry = str(revision.code_dir) + entry[len(TASK_ROOT) :]
-            if entry and entry not in paths:
-                paths.append(entry)
-        for layer in revision.layer_dirs:
-            paths += layer_paths(layer, self._python)
-        return [*paths, str(self._sdk)]
-
-    # -- asynchronous invocations -----------------------------------------------------------
-    def _run_event(self, event: AsyncEvent) -> Attempt:
-        try:
-            fn = self.require(event.region, event.name)
-            revision = self.revision(fn, event.qualifier)
-        except ServiceError as exc:
-            if exc.code == "ResourceConflictException":  # Pending: try again later
-                return Attempt(ok=False, throttled=True)
-            return Attempt(ok=False, gone=True)
-        arn = function_arn(event.region, event.name, event.qualifier)
-        invocation = Invocation(event.request_id, event.payload, arn)
-        decided = event.trace or decide(
-            revision.tracing, None, event.received, self._xray_running()
-        )
-        try:
-            # Each attempt is traced anew, in the trace the event came with.
-            outcome = self._traced_run(
-                fn, revision, invocation, decided, self.ctx.clock.now(), record_throttle=False
-            )
-        except ServiceError as exc:
-            throttled = exc.code == "TooManyRequestsException"
-            return Attempt(ok=False, throttled=throttled, gone=not throttled)
-        return Attempt(
-            ok=outcome.function_error is None,
-            payload=outcome.payload,
-            function_error=outcome.function_error,
-            executed_version=revision.version,
-        )
-
-    def _event_settings(self, event: AsyncEvent) -> dict[str, Any]:
-        params: dict[str, Any] = {"FunctionName": event.name}
-        if event.qualifier:
-            params["Qualifier"] = event.qualifier
-        try:
-            return self.ctx.moto("lambda", "GetFunctionEventInvokeConfig", event.region, **params)
-        except (ServiceError, LookupError):
-            return {}
-
-    def _deliver(self, event: AsyncEvent, attempt: Attempt, condition: str) -> None:
-        destinations.deliver(self.ctx.client, event, attempt, condition, self.ctx.clock.now())
 
     # -- adoption, status, lifecycle --------------------------------------------------------
     def _adopt(self, region: str, name: str, strict: bool) -> Function | None:
@@ -482,7 +346,7 @@ class LambdaEngine:
         return {
             "functions": described,
             "queued_events": self.events.pending(),
-            "tracing": self.tracer.status(),
+            "tracing": self.runner.tracer.status(),
         }
 
     def _reap(self) -> None:
@@ -495,7 +359,7 @@ class LambdaEngine:
     def stop(self) -> None:
         self._closed.set()
         self.events.stop()
-        self.tracer.stop()
+        self.runner.tracer.stop()
         with self._lock:
             pools = list(self._pools.values())
             self._pools.clear()
@@ -504,14 +368,3 @@ class LambdaEngine:
         self._preparing.shutdown(wait=False, cancel_futures=True)
         self._stopping.shutdown(wait=True)
         shutil.rmtree(self._sockets, ignore_errors=True)
-
-
-def _socket_dir(workdir: Path) -> Path:
-    """Where workers' sockets are made. AF_UNIX paths are short (108 bytes): in the provider's
-    work folder (removed with the cloud's state, even after a crash) when its path leaves room,
-    else in a private folder of /tmp."""
-    folder = workdir / "sockets"
-    if len(str(folder)) + len("/01234567.sock") < 100:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        return folder
-    return Path(tempfile.mkdtemp(prefix="mysfits-lambda-"))

@@ -16,24 +16,22 @@ invocation gets a header — ``Sampled=0`` when it is not traced — as on AWS: 
 segment until the root changes, so an untraced invocation without a header of its own would
 hang its subsegments in the previous invocation's trace.
 
-Segments leave from one thread with a bounded queue, so an invocation never waits for X-Ray.
+Segments leave from one thread with a bounded queue (``SegmentSender``, ``core/segments.py``),
+so an invocation never waits for X-Ray.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import queue
 import re
-import secrets
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ...constants import ACCOUNT_ID
+from ...core import segments
+from ...core.segments import new_id, new_trace_id
 
 log = logging.getLogger("mysfits_lab.localcloud.lambda")
 
@@ -44,9 +42,6 @@ SERVICE_ORIGIN = "AWS::Lambda"
 FUNCTION_ORIGIN = "AWS::Lambda::Function"
 TIMEOUT_TYPE = "Sandbox.Timedout"
 
-MAX_PENDING = 1000  # traced invocations waiting to be sent; more are dropped
-BATCH = 50  # documents per PutTraceSegments call
-WARN_EVERY = 30.0  # seconds between warnings about segments X-Ray did not take
 
 _TRACE_ID = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 _ENTITY_ID = re.compile(r"[0-9a-fA-F]{16}")
@@ -55,17 +50,6 @@ _FRAME = re.compile(r'File "(?P<path>[^"]*)", line (?P<line>\d+), in (?P<label>[
 
 
 # -- the trace header -------------------------------------------------------------------------
-def new_trace_id(now: float | None = None) -> str:
-    """``1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>``."""
-    seconds = int(time.time() if now is None else now)
-    return f"1-{seconds & 0xFFFFFFFF:08x}-{secrets.token_hex(12)}"
-
-
-def new_id() -> str:
-    """A segment or subsegment id: 64 random bits, 16 hex digits."""
-    return secrets.token_hex(8)
-
-
 @dataclass(frozen=True)
 class TraceHeader:
     """``Root=1-...;Parent=<16 hex>;Sampled=1``: which trace a call belongs to, the entity that
@@ -256,113 +240,13 @@ def _json(body: bytes) -> Any:
 
 
 # -- sending ----------------------------------------------------------------------------------
-class SegmentSender:
-    """Puts the segments of traced invocations to X-Ray from a thread of its own (started on
-    first use): an invocation only queues a record. A full queue drops the record, as the
-    X-Ray daemon drops what it cannot send."""
+class SegmentSender(segments.SegmentSender[TracedInvocation]):
+    """Puts traced invocations' segments to X-Ray (``core/segments.py``): two each at most, so
+    half as many records go in one ``PutTraceSegments`` call."""
 
-    def __init__(
-        self,
-        client: Callable[[str, str], Any],
-        enabled: Callable[[], bool],
-        max_pending: int = MAX_PENDING,
-    ):
-        self._client = client  # (service, region) -> boto3 client
-        self.enabled = enabled  # whether the cloud has X-Ray now
-        self._queue: queue.Queue[TracedInvocation | None] = queue.Queue(max_pending)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._stopped = False
-        self._warned_at = float("-inf")
-        self.sent = 0  # documents X-Ray accepted
-        self.dropped = 0  # invocations whose segments were not sent
-        self.failed = 0  # documents X-Ray refused or could not be reached for
+    thread_name = "lambda-xray"
+    per_call = segments.BATCH // 2
+    log = log
 
-    def submit(self, record: TracedInvocation) -> None:
-        if self._stopped:
-            return
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="lambda-xray", daemon=True
-                    )
-                    self._thread.start()
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
-            self.dropped += 1
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued so far was sent (for tests and shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._queue.unfinished_tasks
-
-    def stop(self, timeout: float = 1.0) -> None:
-        self._stopped = True
-        if self._thread is not None:
-            self.flush(timeout)
-            with contextlib.suppress(queue.Full):  # the thread is a daemon: it dies with us
-                self._queue.put_nowait(None)
-            self._thread.join(timeout)
-
-    def status(self) -> dict[str, int]:
-        return {
-            "pending": self._queue.qsize(),
-            "sent": self.sent,
-            "dropped": self.dropped,
-            "failed": self.failed,
-        }
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            batch = [first]
-            while first is not None and len(batch) * 2 < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            records = [r for r in batch if r is not None]
-            try:
-                self._send(records)
-            except Exception:  # a bug must not stop the thread
-                log.exception("tracing: %d invocation(s) not sent", len(records))
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-            if any(r is None for r in batch):
-                return
-
-    def _send(self, records: list[TracedInvocation]) -> None:
-        if not records:
-            return
-        if not self.enabled():  # X-Ray stopped meanwhile (or was never there)
-            self.dropped += len(records)
-            return
-        by_region: dict[str, list[str]] = {}
-        for record in records:
-            documents = by_region.setdefault(record.region, [])
-            documents += [json.dumps(d) for d in segment_documents(record)]
-        for region, documents in by_region.items():
-            try:
-                answer = self._client("xray", region).put_trace_segments(
-                    TraceSegmentDocuments=documents
-                )
-            except Exception as exc:  # X-Ray unreachable: these segments are lost
-                self.failed += len(documents)
-                self._warn("X-Ray did not take %d segment(s): %s", len(documents), exc)
-                continue
-            refused = answer.get("UnprocessedTraceSegments") or []
-            self.sent += len(documents) - len(refused)
-            if refused:
-                self.failed += len(refused)
-                self._warn("X-Ray refused %d segment(s): %s", len(refused), refused[0])
-
-    def _warn(self, message: str, *args: Any) -> None:
-        now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY:
-            self._warned_at = now
-            log.warning("tracing: " + message, *args)
+    def documents(self, record: TracedInvocation) -> list[dict[str, Any]]:
+        return segment_documents(record)

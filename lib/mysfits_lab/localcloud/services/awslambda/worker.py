@@ -11,43 +11,24 @@ import logging
 import secrets
 import socket
 import sys
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from ...core.clock import Clock
-from ...core.processes import Launcher, Process, ProcessSpec
+from ...core.processes import Process, ProcessSpec
 from . import formats
-from .bootstrap import ProtocolError, receive_message, send_message
+from .framing import ProtocolError, receive_message, send_message
+from .host import WorkerHost
 from .models import Revision
+from .output import DeferredSink, Output
 
 log = logging.getLogger("mysfits_lab.localcloud.lambda")
 
 BOOTSTRAP = str(Path(__file__).with_name("bootstrap.py"))
 INIT_LIMIT = 10.0  # seconds: Lambda's limit on a function's initialization
 MARK_WAIT = 2.0  # seconds to wait for the output of an invocation to be read
-TAIL_KEEP = 2 * formats.TAIL_BYTES  # characters of an invocation's log kept for Tail
 _FRAME_SLACK = 1 << 16
-
-
-class LogSink(Protocol):
-    def write(self, message: str) -> None: ...
-
-
-@dataclass
-class WorkerHost:
-    """What a worker needs from the cloud (a narrow view of the provider's ``Context``)."""
-
-    launcher: Launcher
-    clock: Clock
-    socket_dir: Path
-    environment: Callable[[Revision, str], dict[str, str]]  # (revision, stream) -> env
-    open_log: Callable[[Revision, str], LogSink | None]  # (revision, stream) -> sink
-    paths: Callable[[Revision], list[str]]  # sys.path entries before the standard library
 
 
 @dataclass
@@ -78,90 +59,6 @@ class Outcome:
         return formats.tail(self.log_lines)
 
 
-class _DeferredSink:
-    """The worker's log stream, opened on a thread of its own (two API calls) while the process
-    starts; lines written meanwhile wait, at most ``MAX_WAITING`` of them."""
-
-    MAX_WAITING = 1000
-
-    def __init__(self, opener: Callable[[], LogSink | None]):
-        self._lock = threading.Lock()
-        self._sink: LogSink | None = None
-        self._waiting: list[str] | None = []
-        self._opened = threading.Event()
-        threading.Thread(target=self._open, args=(opener,), name="lambda-log", daemon=True).start()
-
-    def _open(self, opener: Callable[[], LogSink | None]) -> None:
-        try:
-            sink = opener()
-        except Exception:  # the function runs without its log, as the engine reports
-            log.exception("opening a log stream failed")
-            sink = None
-        with self._lock:
-            waiting, self._waiting, self._sink = self._waiting or [], None, sink
-            if sink is not None:
-                for line in waiting:
-                    sink.write(line)
-        self._opened.set()
-
-    def write(self, message: str) -> None:
-        with self._lock:
-            if self._waiting is None:
-                if self._sink is not None:
-                    self._sink.write(message)
-            elif len(self._waiting) < self.MAX_WAITING:
-                self._waiting.append(message)
-
-    def wait_open(self, timeout: float) -> bool:
-        return self._opened.wait(timeout)
-
-
-class _Output:
-    """The worker's stdout and stderr, line by line: each line to the log stream and to the
-    current invocation's excerpt; the bootstrap's marker lines set the events waiting on them."""
-
-    def __init__(self, sink: LogSink | None, marker: str):
-        self.sink = sink
-        self.marker = marker
-        self._lock = threading.Lock()
-        self._lines: deque[str] = deque()
-        self._chars = 0
-        self._marks: dict[str, threading.Event] = {}
-
-    def expect(self, ident: str) -> threading.Event:
-        event = threading.Event()
-        with self._lock:
-            self._marks[ident] = event
-        return event
-
-    def on_line(self, line: str) -> None:
-        if line.startswith(self.marker):
-            with self._lock:
-                event = self._marks.pop(line[len(self.marker) :], None)
-            if event is not None:
-                event.set()
-            return
-        self.add(line)
-
-    def add(self, line: str) -> None:
-        if self.sink is not None:
-            self.sink.write(line)
-        with self._lock:
-            self._lines.append(line[-TAIL_KEEP:])
-            self._chars += len(self._lines[-1])
-            while self._chars > TAIL_KEEP and len(self._lines) > 1:
-                self._chars -= len(self._lines.popleft())
-
-    def begin(self) -> None:
-        with self._lock:
-            self._lines.clear()
-            self._chars = 0
-
-    def excerpt(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
-
-
 class Worker:
     def __init__(self, host: WorkerHost, revision: Revision):
         self.host = host
@@ -170,8 +67,8 @@ class Worker:
         self.stream = formats.stream_name(revision.version, host.clock.now())
         self.process: Process | None = None
         self._sock: socket.socket | None = None
-        self.log = _DeferredSink(lambda: host.open_log(revision, self.stream))
-        self._output = _Output(self.log, secrets.token_hex(16) + " ")
+        self.log = DeferredSink(lambda: host.open_log(revision, self.stream))
+        self._output = Output(self.log, secrets.token_hex(16) + " ")
         self.init_ms: float | None = None  # until reported on the first invocation
         self.init_span: tuple[float, float] | None = None  # (began, ready), epoch seconds
         self.init_error: dict[str, Any] | None = None
@@ -435,35 +332,3 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return None
-
-
-def environment_for(
-    revision: Revision,
-    stream: str,
-    child_environment: Callable[..., dict[str, str]],
-    runtime_dir: str,
-) -> dict[str, str]:
-    """The variables a function sees: its own, the cloud's (endpoint, region, dummy
-    credentials) and those the Lambda runtime defines."""
-    extra: Mapping[str, str] = {
-        "AWS_LAMBDA_FUNCTION_NAME": revision.name,
-        "AWS_LAMBDA_FUNCTION_VERSION": revision.version,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(revision.memory),
-        "AWS_LAMBDA_LOG_GROUP_NAME": revision.log_group,
-        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{revision.runtime}",
-        "LAMBDA_TASK_ROOT": str(revision.code_dir),
-        "LAMBDA_RUNTIME_DIR": runtime_dir,
-        "_HANDLER": revision.handler,
-        "AWS_REGION": revision.region,
-        "AWS_DEFAULT_REGION": revision.region,
-        "TZ": ":UTC",
-    }
-    env = child_environment(revision.region, base=dict(revision.environment), extra=extra)
-    daemon = env.get("AWS_XRAY_DAEMON_ADDRESS")
-    if daemon:  # the X-Ray variables the Lambda runtime defines next to the daemon's address
-        host, _, port = daemon.rpartition(":")
-        env.update(_AWS_XRAY_DAEMON_ADDRESS=host, _AWS_XRAY_DAEMON_PORT=port)
-        env.setdefault("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR")
-    return env

@@ -19,12 +19,14 @@ from mysfits_lab.localcloud.services.awslambda import bootstrap
 from mysfits_lab.localcloud.services.awslambda.bootstrap import (
     Fault,
     LambdaContext,
-    ProtocolError,
     encode_result,
     error_from_exception,
     error_log_line,
-    receive_message,
     resolve_handler,
+)
+from mysfits_lab.localcloud.services.awslambda.framing import (
+    ProtocolError,
+    receive_message,
     send_message,
 )
 

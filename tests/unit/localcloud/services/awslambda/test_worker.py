@@ -19,13 +19,9 @@ import pytest
 from mysfits_lab.localcloud.core.clock import Clock
 from mysfits_lab.localcloud.core.environment import child_environment
 from mysfits_lab.localcloud.core.processes import Launcher
+from mysfits_lab.localcloud.services.awslambda.host import WorkerHost, environment_for
 from mysfits_lab.localcloud.services.awslambda.models import Revision, revision_from
-from mysfits_lab.localcloud.services.awslambda.worker import (
-    Invocation,
-    Worker,
-    WorkerHost,
-    environment_for,
-)
+from mysfits_lab.localcloud.services.awslambda.worker import Invocation, Worker
 from tests.helpers import assert_dead, wait_for
 
 APP = """

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import TemplateError
-from .intrinsics import references
+from .references import references
 
 
 def depends_on(resource: dict[str, Any]) -> list[str]:

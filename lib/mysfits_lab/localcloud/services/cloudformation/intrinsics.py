@@ -15,39 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import TemplateError
-
-PSEUDO_PARAMETERS = (
-    "AWS::AccountId",
-    "AWS::NotificationARNs",
-    "AWS::NoValue",
-    "AWS::Partition",
-    "AWS::Region",
-    "AWS::StackId",
-    "AWS::StackName",
-    "AWS::URLSuffix",
+from .syntax import (
+    CONDITION_FUNCTIONS,
+    FUNCTIONS,
+    SUB_VARIABLE,
+    IntrinsicError,
+    get_att_parts,
+    is_function,
+    sub_parts,
 )
-FUNCTIONS = (
-    "Fn::Base64",
-    "Fn::Cidr",
-    "Fn::FindInMap",
-    "Fn::GetAtt",
-    "Fn::GetAZs",
-    "Fn::If",
-    "Fn::ImportValue",
-    "Fn::Join",
-    "Fn::Select",
-    "Fn::Split",
-    "Fn::Sub",
-    "Fn::Transform",
-    "Ref",
-)
-CONDITION_FUNCTIONS = ("Fn::And", "Fn::Equals", "Fn::Not", "Fn::Or", "Condition")
-_SUB = re.compile(r"\$\{([^}]*)\}")
-
-
-class IntrinsicError(TemplateError):
-    """A function that cannot be evaluated (a ValidationError when found before creation)."""
 
 
 class _NoValue:
@@ -56,13 +32,6 @@ class _NoValue:
 
 
 NO_VALUE: Any = _NoValue()
-
-
-def is_function(value: Any) -> bool:
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    (key,) = value
-    return key == "Ref" or (isinstance(key, str) and key.startswith("Fn::"))
 
 
 @dataclass
@@ -228,7 +197,7 @@ class Resolver:
                 value = self.ref(name)
             return _scalar_text("Fn::Sub", value)
 
-        return _SUB.sub(replace, text)
+        return SUB_VARIABLE.sub(replace, text)
 
     def _join(self, argument: Any) -> str:
         if not isinstance(argument, list) or len(argument) != 2:
@@ -366,114 +335,3 @@ def _scalar_text(function: str, value: Any) -> str:
     if isinstance(value, str | int | float):
         return str(value)
     raise IntrinsicError(f"Template error: {function} needs strings, not {value!r}")
-
-
-def get_att_parts(argument: Any) -> tuple[str, Any]:
-    if isinstance(argument, str) and "." in argument:
-        resource, _, attribute = argument.partition(".")
-        return resource, attribute
-    if (
-        isinstance(argument, list)
-        and len(argument) == 2
-        and isinstance(argument[0], str)
-        and argument[1] is not None
-    ):
-        return argument[0], argument[1]
-    raise IntrinsicError(
-        "Template error: every Fn::GetAtt object requires two non-empty parameters"
-    )
-
-
-def sub_parts(argument: Any) -> tuple[str, dict[str, Any]]:
-    if isinstance(argument, str):
-        return argument, {}
-    if (
-        isinstance(argument, list)
-        and len(argument) == 2
-        and isinstance(argument[0], str)
-        and isinstance(argument[1], dict)
-    ):
-        return argument[0], argument[1]
-    raise IntrinsicError(
-        "Template error: Fn::Sub takes a string, or a string and a map of variables"
-    )
-
-
-# -- static analysis ---------------------------------------------------------------------------
-@dataclass
-class Reference:
-    name: str
-    attribute: str | None = None  # None: a Ref
-
-
-def references(value: Any) -> list[Reference]:
-    """Every Ref, Fn::GetAtt and ``${}`` of ``value`` (both branches of each Fn::If)."""
-    found: list[Reference] = []
-    _collect(value, found)
-    return found
-
-
-def _collect(value: Any, found: list[Reference]) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _collect(item, found)
-        return
-    if not isinstance(value, dict):
-        return
-    if is_function(value):
-        ((key, argument),) = value.items()
-        if key == "Ref" and isinstance(argument, str):
-            found.append(Reference(argument))
-            return
-        if key == "Fn::GetAtt":
-            try:
-                resource, attribute = get_att_parts(argument)
-            except IntrinsicError:
-                return
-            found.append(Reference(resource, attribute if isinstance(attribute, str) else ""))
-            _collect(attribute, found)
-            return
-        if key == "Fn::Sub":
-            try:
-                text, variables = sub_parts(argument)
-            except IntrinsicError:
-                return
-            for match in _SUB.finditer(text):
-                inner = match.group(1).strip()
-                if inner.startswith("!") or inner in variables:
-                    continue
-                if "." in inner and not inner.startswith("AWS::"):
-                    resource, _, attribute = inner.partition(".")
-                    found.append(Reference(resource, attribute))
-                else:
-                    found.append(Reference(inner))
-            _collect(list(variables.values()), found)
-            return
-    for item in value.values():
-        _collect(item, found)
-
-
-def condition_names(value: Any) -> list[str]:
-    """The conditions that ``Fn::If`` and ``Condition`` name inside ``value``."""
-    names: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if len(node) == 1:
-                ((key, argument),) = node.items()
-                if key == "Fn::If" and isinstance(argument, list) and argument:
-                    if isinstance(argument[0], str):
-                        names.append(argument[0])
-                    walk(argument[1:])
-                    return
-                if key == "Condition" and isinstance(argument, str):
-                    names.append(argument)
-                    return
-            for item in node.values():
-                walk(item)
-
-    walk(value)
-    return names

@@ -14,22 +14,20 @@ from . import parameters as parameter_values
 from . import template as templates
 from .errors import TemplateError
 from .graph import creation_order
-from .intrinsics import (
+from .intrinsics import Lookups, Resolver
+from .parameters import Parameter
+from .references import condition_names, references
+from .resources.registry import handler_for, is_aws_type
+from .sam import SAM, expand
+from .syntax import (
     CONDITION_FUNCTIONS,
     FUNCTIONS,
     PSEUDO_PARAMETERS,
     IntrinsicError,
-    Lookups,
-    Resolver,
-    condition_names,
     get_att_parts,
     is_function,
-    references,
     sub_parts,
 )
-from .parameters import Parameter
-from .resources.registry import handler_for, is_aws_type
-from .sam import SAM, expand
 
 IAM_TYPES = {
     "AWS::IAM::AccessKey",

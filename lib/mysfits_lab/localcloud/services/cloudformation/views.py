@@ -12,11 +12,12 @@ from . import parameters as parameter_values
 from . import template as templates
 from .errors import TemplateError, not_found
 from .graph import creation_order
-from .intrinsics import PSEUDO_PARAMETERS, references
 from .models import Stack
 from .plan import IAM_NAMES, IAM_TYPES
+from .references import references
 from .sam import SAM
 from .store import StackStore
+from .syntax import PSEUDO_PARAMETERS
 
 
 def _is_arn(name: str) -> bool:

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from mysfits_lab.localcloud.services.cloudformation import engine as engine_module
-from mysfits_lab.localcloud.services.cloudformation.engine import Engine, Services, order_of
+from mysfits_lab.localcloud.services.cloudformation import resource_steps, stack_update
+from mysfits_lab.localcloud.services.cloudformation.engine import Engine, order_of
 from mysfits_lab.localcloud.services.cloudformation.errors import ResourceFailed
 from mysfits_lab.localcloud.services.cloudformation.models import Stack, StackResource
 from mysfits_lab.localcloud.services.cloudformation.plan import Context, build
+from mysfits_lab.localcloud.services.cloudformation.resource_steps import Services
 from mysfits_lab.localcloud.services.cloudformation.resources.base import (
     Handler,
     ResourceRequest,
@@ -60,7 +61,8 @@ class Recorder(Handler):
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     handler = Recorder()
-    monkeypatch.setattr(engine_module, "handler_for", lambda resource_type: handler)
+    for module in (resource_steps, stack_update):
+        monkeypatch.setattr(module, "handler_for", lambda resource_type: handler)
     return handler
 
 

@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 
-from mysfits_lab.localcloud.services.cloudformation.intrinsics import (
-    IntrinsicError,
-    Lookups,
-    Resolver,
-    references,
-)
+from mysfits_lab.localcloud.services.cloudformation.intrinsics import Lookups, Resolver
+from mysfits_lab.localcloud.services.cloudformation.references import references
+from mysfits_lab.localcloud.services.cloudformation.syntax import IntrinsicError
 
 ZONES = {"eu-west-1": ["eu-west-1a", "eu-west-1b", "eu-west-1c"], "us-east-1": ["us-east-1a"]}
 

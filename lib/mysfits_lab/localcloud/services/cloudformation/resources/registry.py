@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 
 from . import (
-    apigateway,
+    apigateway_api,
+    apigateway_methods,
+    apigateway_stage,
     awslambda,
     codecommit,
     cognito,
     dynamodb,
     ec2,
+    ec2_egress,
+    ec2_network,
     firehose,
     iam,
     logs,
@@ -26,6 +30,8 @@ from .special import NestedStack, Unsupported, WaitConditionHandle
 _OURS: dict[str, Handler] = {
     handler.resource_type: handler
     for handler in (
+        *ec2_network.HANDLERS,
+        *ec2_egress.HANDLERS,
         *ec2.HANDLERS,
         *iam.HANDLERS,
         *s3.HANDLERS,
@@ -36,7 +42,9 @@ _OURS: dict[str, Handler] = {
         *cognito.HANDLERS,
         *codecommit.HANDLERS,
         *awslambda.HANDLERS,
-        *apigateway.HANDLERS,
+        *apigateway_api.HANDLERS,
+        *apigateway_stage.HANDLERS,
+        *apigateway_methods.HANDLERS,
         *shaped.HANDLERS,
         NestedStack(),
         WaitConditionHandle(),

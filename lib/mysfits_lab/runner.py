@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,67 @@ def select(start: str | None = None, only: list[str] | None = None) -> list[str]
     return names
 
 
+# ipykernel warns on every start that local TCP is unencrypted: noise here.
+_KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+# Imported into a kernel before its notebook starts, as every notebook's first cell does; the
+# expression binds no name, so a notebook that forgot an import still fails as in JupyterLab.
+_WARM_IMPORTS = (
+    '[__import__(m) for m in ("mysfits_lab.lab", "mysfits_lab.diagrams", "mysfits_lab.show")]'
+)
+
+
+class _KernelStarter:
+    """Starts the next notebook's kernel while the current notebook runs.
+
+    A kernel's start and the workbook's imports take 1-2 s per notebook; most of a notebook's
+    time is spent waiting on the cloud, so starting one ahead hides that cost. Each notebook
+    still gets a kernel of its own, shut down after it ran.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-start")
+        self._next: Future[Any] | None = None
+
+    def prepare(self) -> None:
+        if self._next is None:
+            self._next = self._pool.submit(self._start)
+
+    def take(self) -> Any:
+        """A started kernel manager (started now if none was prepared)."""
+        self.prepare()
+        assert self._next is not None
+        future, self._next = self._next, None
+        return future.result()
+
+    def close(self) -> None:
+        if self._next is not None:
+            _shutdown(self._next.result())
+            self._next = None
+        self._pool.shutdown()
+
+    @staticmethod
+    def _start() -> Any:
+        from jupyter_client.manager import KernelManager
+
+        manager = KernelManager(kernel_name="python3")
+        manager.start_kernel(cwd=str(notebooks_dir()), extra_arguments=_KERNEL_ARGUMENTS)
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            client.execute_interactive(_WARM_IMPORTS, silent=True, store_history=False, timeout=60)
+        except Exception:  # the notebook's own run reports a kernel that does not work
+            pass
+        finally:
+            client.stop_channels()
+        return manager
+
+
+def _shutdown(manager: Any) -> None:
+    with contextlib.suppress(Exception):  # already gone
+        manager.shutdown_kernel(now=True)
+
+
 def _key_outputs(store: OutputsStore, notebook: str) -> str:
     values = store.values()
     shown = []
@@ -110,37 +173,45 @@ def run_notebooks(
     os.environ["MYSFITS_LAB_PLAIN"] = "1"  # kernels inherit it: log lines, not widgets
     parameters = {"target": target, "region": region, "learner": learner, **(extra or {})}
 
-    for index, item in enumerate(result.runs, start=1):
-        print(f"[{index}/{len(names)}] {item.notebook} ...", flush=True)
-        item.output_path = folder / f"{item.notebook}.ipynb"
-        started = time.monotonic()
-        try:
-            papermill.execute_notebook(
-                str(notebooks_dir() / f"{item.notebook}.ipynb"),
-                str(item.output_path),
-                parameters=parameters,
-                cwd=str(notebooks_dir()),
-                kernel_name="python3",
-                language="python",
-                progress_bar=False,
-                log_output=False,
-                # ipykernel warns on every start that local TCP is unencrypted: noise here
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-            )
-            item.status = "ok"
-        except PapermillExecutionError as exc:
-            item.status = "failed"
-            item.failed_cell = exc.exec_count
-            item.error = f"{exc.ename}: {exc.evalue}"
-        except Exception as exc:  # kernel died, notebook unreadable, ...
-            item.status = "failed"
-            item.error = f"{type(exc).__name__}: {exc}"
-        item.seconds = time.monotonic() - started
-        print(f"      {item.status} in {item.seconds:.1f}s", flush=True)
-        if item.status == "failed":
-            for later in result.runs[index:]:
-                later.status = "skipped"
-            break
+    kernels = _KernelStarter()
+    try:
+        for index, item in enumerate(result.runs, start=1):
+            print(f"[{index}/{len(names)}] {item.notebook} ...", flush=True)
+            item.output_path = folder / f"{item.notebook}.ipynb"
+            started = time.monotonic()
+            kernel = kernels.take()
+            if index < len(names):
+                kernels.prepare()
+            try:
+                papermill.execute_notebook(
+                    str(notebooks_dir() / f"{item.notebook}.ipynb"),
+                    str(item.output_path),
+                    parameters=parameters,
+                    cwd=str(notebooks_dir()),
+                    kernel_name="python3",
+                    language="python",
+                    progress_bar=False,
+                    log_output=False,
+                    km=kernel,
+                )
+                item.status = "ok"
+            except PapermillExecutionError as exc:
+                item.status = "failed"
+                item.failed_cell = exc.exec_count
+                item.error = f"{exc.ename}: {exc.evalue}"
+            except Exception as exc:  # kernel died, notebook unreadable, ...
+                item.status = "failed"
+                item.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                _shutdown(kernel)
+            item.seconds = time.monotonic() - started
+            print(f"      {item.status} in {item.seconds:.1f}s", flush=True)
+            if item.status == "failed":
+                for later in result.runs[index:]:
+                    later.status = "skipped"
+                break
+    finally:
+        kernels.close()
     return result
 
 

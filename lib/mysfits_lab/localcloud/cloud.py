@@ -22,14 +22,37 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from .constants import DEFAULT_REGION, LOOPBACK
+from .constants import ACCOUNT_ID, DEFAULT_REGION, LOOPBACK
 from .control import process_start
 from .core.clock import Clock
+from .core.listeners import LoopbackHandler
 from .core.provider import Context, Provider
 from .edge import ControlRule, Edge
 from .registry import PROVIDERS, start_order
 
 log = logging.getLogger("mysfits_lab.localcloud")
+
+# moto builds a service's WSGI app and backend on the service's first request, the EC2 one
+# in over a second; the workbook's services are built in the background at start instead.
+WARM_SERVICES = (
+    "sts", "iam", "s3", "ec2", "elbv2", "ecr", "ecs", "logs", "codebuild", "codepipeline",
+    "dynamodb", "dynamodbstreams", "cognitoidp", "apigateway", "lambda", "firehose", "sns",
+    "xray", "sagemaker", "resourcegroupstaggingapi",
+)  # fmt: skip
+
+
+def _warm_moto(dispatcher: Any, region: str) -> None:
+    from moto import backends
+
+    for service in WARM_SERVICES:
+        try:
+            app = dispatcher.create_app(service)
+            with dispatcher.lock:  # moto builds apps under this lock: not held while building
+                dispatcher.app_instances.setdefault(service, app)
+            per_account = backends.get_backend(service)[ACCOUNT_ID]  # type: ignore[call-overload]
+            per_account[region if region in per_account.regions else "aws"]  # global: IAM, S3...
+        except Exception:  # a request builds it then, as moto would
+            log.exception("building moto's %s backend ahead of use", service)
 
 
 def _moto_app() -> Any:
@@ -85,7 +108,12 @@ class LocalCloud:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.edge = Edge(_moto_app(), region)
         self.edge.catalog.warm_up()
-        self._server = make_server(LOOPBACK, port, self.edge, threaded=True)
+        threading.Thread(
+            target=_warm_moto, args=(self.edge.moto_app, region), name="warm-moto", daemon=True
+        ).start()
+        self._server = make_server(
+            LOOPBACK, port, self.edge, threaded=True, request_handler=LoopbackHandler
+        )
         self.port = self._server.server_port
         self.edge_url = f"http://{LOOPBACK}:{self.port}"
         self.ctx = Context(

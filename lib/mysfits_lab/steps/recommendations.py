@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +52,23 @@ def workdir(lab: Lab) -> Path:
     return path
 
 
+_sdk_import: threading.Thread | None = None
+
+
+def preload_sdk() -> None:
+    """Import the SageMaker SDK in the background: it takes 3-5 s, which the data's generation
+    and upload hide; ``train`` then finds it loaded (an import in progress is waited for)."""
+    global _sdk_import
+    if _sdk_import is None:
+        _sdk_import = threading.Thread(
+            target=importlib.import_module, args=("sagemaker.estimator",), daemon=True
+        )
+        _sdk_import.start()
+
+
 def generate_data(lab: Lab, rows: int = 1_000_000, seed: int = 0) -> generator.Dataset:
     """Generate the questionnaire data set and keep a csv.gz copy (the original's format)."""
+    preload_sdk()
     dataset = generator.generate(rows=rows, seed=seed)
     generator.write_csv_gz(dataset, workdir(lab) / "mysfit-preferences.csv.gz")
     return dataset

@@ -106,8 +106,8 @@ def plot_answer_profiles(dataset: generator.Dataset) -> Any:
     names = [m["name"] for m in catalogue()]
     fig, axes = plt.subplots(1, 5, figsize=(15, 4.2), sharey=True)
     for question, ax in enumerate(axes):
-        counts = np.zeros((12, 8))
-        np.add.at(counts, (dataset.labels, dataset.features[:, question] - 1), 1)
+        cells = dataset.labels * 8 + dataset.features[:, question] - 1  # (mysfit, answer)
+        counts = np.bincount(cells, minlength=12 * 8).reshape(12, 8).astype(float)
         counts /= counts.sum(axis=1, keepdims=True).clip(min=1)
         ax.imshow(counts, cmap="magma_r", aspect="auto", vmin=0, vmax=counts.max())
         ax.set_title(f"Question {question + 1}", fontsize=10)

@@ -26,10 +26,11 @@ import logging
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request
 
 from ...constants import ACCOUNT_ID, LOOPBACK
+from ...core.listeners import LoopbackHandler
 from ...core.provider import Context, Provider
 from ...edge import Call, ControlRule, Route, ServiceError
 from .configuration import check_configuration
@@ -47,7 +48,7 @@ from .public_access import (
 log = logging.getLogger("mysfits_lab.localcloud.s3_website")
 
 
-class _RawTargetHandler(WSGIRequestHandler):
+class _RawTargetHandler(LoopbackHandler):
     """Serves the request target as the client sent it (see the module docstring)."""
 
     def parse_request(self) -> bool:

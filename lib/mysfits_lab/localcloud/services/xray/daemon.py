@@ -26,6 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from ...constants import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, LOOPBACK
+from ...core.listeners import LoopbackHandler
 from .documents import MAX_DOCUMENT, BadDatagram, parse_datagram
 
 log = logging.getLogger("mysfits_lab.localcloud.xray")
@@ -160,7 +161,10 @@ def _bind_pair(app: Callable, attempts: int = 20) -> tuple[socket.socket, BaseWS
         udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         udp.settimeout(POLL)
         try:
-            return udp, make_server(LOOPBACK, port, app, threaded=True, fd=tcp.fileno())
+            server = make_server(
+                LOOPBACK, port, app, threaded=True, fd=tcp.fileno(), request_handler=LoopbackHandler
+            )
+            return udp, server
         except BaseException:
             udp.close()
             raise

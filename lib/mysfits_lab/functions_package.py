@@ -1,19 +1,24 @@
 """A function folder as the .zip file Lambda runs, built as ``sam build`` builds it: the
 folder's files, plus — when it has a ``requirements.txt`` — the packages ``pip install -r
-requirements.txt -t <dir>`` puts there.
+requirements.txt -t <dir>`` puts there, less the AWS SDK for Python that every Lambda Python
+runtime provides (``RUNTIME_SDK``) when only a dependency pulled it in: the X-Ray SDK would
+otherwise bring botocore, 17 MB zipped. A requirements.txt that names an SDK distribution
+itself brings its own SDK: then all of it stays, so its parts match.
 
 Installed packages are cached in ``~/.cache/mysfits-lab/lambda-deps/<key>`` (the key: SHA-256 of
-``requirements.txt`` and the Python version and platform), so packaging again is instant. The
-.zip file is deterministic — sorted names, fixed timestamps and permissions — so the same code
-gives the same ``CodeSha256`` and an unchanged function is not updated.
+``requirements.txt``, the Python version and platform, and ``RUNTIME_SDK``), so packaging again
+is instant. The .zip file is deterministic — sorted names, fixed timestamps and permissions — so
+the same code gives the same ``CodeSha256`` and an unchanged function is not updated.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import io
 import os
 import platform
+import posixpath
 import re
 import shutil
 import subprocess
@@ -23,7 +28,16 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PackagingError", "deps_key", "package"]
+__all__ = ["RUNTIME_SDK", "PackagingError", "deps_key", "package"]
+
+# The distributions of the AWS SDK for Python that Lambda's Python runtimes include (boto3 and
+# what it requires), as normalised distribution names.
+RUNTIME_SDK = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+)
+# pip -t installs into a "home" scheme (packages under lib/python, scripts under bin) and then
+# moves both into the target: RECORD paths are relative to lib/python.
+_PIP_HOME_LIB = "lib/python"
 
 _EXCLUDED_DIRS = {"__pycache__", ".git", ".aws-sam", ".venv", ".pytest_cache", ".mypy_cache"}
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
@@ -64,6 +78,7 @@ def deps_key(requirements: Path) -> str:
     digest.update(
         f"\0{sys.implementation.cache_tag}\0{sys.platform}\0{platform.machine()}".encode()
     )
+    digest.update(("\0" + ",".join(sorted(RUNTIME_SDK))).encode())
     return digest.hexdigest()
 
 
@@ -109,6 +124,7 @@ def _dependencies(requirements: Path, cache_dir: Path) -> Path:
         )
         if done.returncode != 0:
             raise PackagingError(_pip_failure(requirements, done.stderr + done.stdout))
+        _leave_out_runtime_sdk(staging)
         try:
             os.rename(staging, target)
         except OSError:  # installed meanwhile by another packaging of the same requirements
@@ -117,6 +133,40 @@ def _dependencies(requirements: Path, cache_dir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _leave_out_runtime_sdk(folder: Path) -> None:
+    """Remove the SDK distributions pip installed in ``folder`` as dependencies only; keep them
+    all when requirements.txt names one (pip marks those it was asked for ``REQUESTED``)."""
+    sdk = [
+        dist
+        for dist in importlib.metadata.distributions(path=[str(folder)])
+        if _normalised(dist.name or "") in RUNTIME_SDK
+    ]
+    if any(dist.read_text("REQUESTED") is not None for dist in sdk):
+        return
+    for dist in sdk:
+        for entry in dist.files or ():
+            path = _installed_path(folder, str(entry))
+            if path is not None:
+                path.unlink(missing_ok=True)
+    for parent, _, _ in os.walk(folder, topdown=False):
+        if parent != str(folder) and not os.listdir(parent):
+            os.rmdir(parent)
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_path(folder: Path, entry: str) -> Path | None:
+    """Where a RECORD entry of ``pip install -t folder`` is; None for one outside it."""
+    path = posixpath.normpath(posixpath.join(_PIP_HOME_LIB, entry))
+    if path.startswith(_PIP_HOME_LIB + "/"):
+        return folder / path[len(_PIP_HOME_LIB) + 1 :]
+    if path == ".." or path.startswith(("../", "lib/")):
+        return None
+    return folder / path  # bin/, share/...: pip moves them into the target too
 
 
 def _pip_failure(requirements: Path, output: str) -> str:

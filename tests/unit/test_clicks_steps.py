@@ -29,6 +29,18 @@ def test_the_mapping_template_is_the_originals_with_the_stream_name():
     )
 
 
+def test_the_stream_buffers_briefly_for_the_function_and_for_the_bucket():
+    from mysfits_lab.localcloud.services.firehose.models import check_destination
+
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:ana-MysfitsClicksProcessor"
+    config = clicks.destination("clicks", "arn:aws:iam::123456789012:role/r", arn)
+    delivered = check_destination(config)
+    assert delivered.processor is not None and delivered.processor.lambda_arn == arn
+    assert delivered.processor.interval_seconds == clicks.FUNCTION_BUFFER_SECONDS
+    assert delivered.interval_seconds == clicks.BUFFER_SECONDS
+    assert delivered.latency_seconds == clicks.DELIVERY_SECONDS <= 30  # a learner's half minute
+
+
 def _encoded(value) -> str:
     raw = value if isinstance(value, bytes) else json.dumps(value).encode()
     return base64.b64encode(raw).decode()

@@ -37,13 +37,19 @@ def _function(root: Path) -> Path:
     return folder
 
 
-def _wheel(root: Path, name: str = "tinydep", version: str = "0.1") -> Path:
+def _wheel(
+    root: Path,
+    name: str = "tinydep",
+    version: str = "0.1",
+    requires: tuple[str, ...] = (),
+    script: str | None = None,
+) -> Path:
     """A pure-Python wheel made by hand: pip installs it without a network or a build."""
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     files = {
         f"{name}/__init__.py": b"VALUE = 42\n",
-        f"{name}-{version}.dist-info/METADATA": (
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-        ),
+        f"{name}-{version}.dist-info/METADATA": metadata.encode(),
         f"{name}-{version}.dist-info/WHEEL": (
             b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),
@@ -53,6 +59,8 @@ def _wheel(root: Path, name: str = "tinydep", version: str = "0.1") -> Path:
         encoded = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
         return f"sha256={encoded.decode()}"
 
+    if script:  # installed into bin/, outside the packages
+        files[f"{name}-{version}.data/scripts/{script}"] = b"#!python\nprint(1)\n"
     record = "".join(f"{path},{digest(data)},{len(data)}\n" for path, data in files.items())
     record += f"{name}-{version}.dist-info/RECORD,,\n"
     path = root / f"{name}-{version}-py3-none-any.whl"
@@ -120,6 +128,44 @@ def test_the_cache_key_follows_the_requirements_and_the_python(tmp_path: Path, m
     changed = deps_key(requirements)
     monkeypatch.setattr(functions_package.sys.implementation, "cache_tag", "cpython-399")
     assert deps_key(requirements) != changed
+
+
+def _tracer(root: Path) -> Path:
+    """A tracing SDK that needs botocore, which needs jmespath (with a script): the X-Ray SDK's
+    shape, as local wheels in a folder of their own."""
+    wheels = root / "wheels"
+    wheels.mkdir()
+    _wheel(wheels, "tracer", requires=("botocore",))
+    _wheel(wheels, "botocore", "1.0", requires=("jmespath",))
+    _wheel(wheels, "jmespath", "1.0", script="jp.py")
+    return wheels
+
+
+def test_the_runtime_sdk_is_left_out_when_only_a_dependency_needs_it(tmp_path: Path):
+    folder = _function(tmp_path)
+    wheels = _tracer(tmp_path)
+    (folder / "requirements.txt").write_text(f"--find-links {wheels}\ntracer\n")
+    names = _names(package(folder, cache_dir=tmp_path / "cache"))
+    assert "tracer/__init__.py" in names and "tracer-0.1.dist-info/METADATA" in names
+    assert not [n for n in names if n.startswith(("botocore", "jmespath", "bin/"))]
+
+
+def test_an_sdk_requirements_txt_names_stays_with_what_it_needs(tmp_path: Path):
+    folder = _function(tmp_path)
+    wheels = _tracer(tmp_path)
+    (folder / "requirements.txt").write_text(f"--find-links {wheels}\ntracer\nbotocore==1.0\n")
+    names = _names(package(folder, cache_dir=tmp_path / "cache"))
+    for kept in ("tracer/__init__.py", "botocore/__init__.py", "jmespath/__init__.py"):
+        assert kept in names
+    assert "bin/jp.py" in names
+
+
+def test_the_cache_key_follows_what_the_runtime_provides(tmp_path: Path, monkeypatch):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("a==1\n")
+    key = deps_key(requirements)
+    monkeypatch.setattr(functions_package, "RUNTIME_SDK", frozenset({"boto3"}))
+    assert deps_key(requirements) != key
 
 
 def test_a_requirement_pip_cannot_install_is_named(tmp_path: Path):

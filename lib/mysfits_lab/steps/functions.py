@@ -162,7 +162,13 @@ def _ready(lab: Lab, name: str) -> dict[str, Any]:
         )
         return current if settled else None
 
-    return wait_until(ready, f"Lambda function {name} to be ready", timeout=lab.wait_budget(300))
+    return wait_until(
+        ready,
+        f"Lambda function {name} to be ready",
+        timeout=lab.wait_budget(300),
+        # Local code is unpacked in a moment; on AWS, a function is ready within seconds.
+        interval=min(lab.poll_interval, 0.5),
+    )
 
 
 def delete(lab: Lab, name: str) -> list[str]:

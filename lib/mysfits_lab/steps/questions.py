@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,12 @@ POST_FUNCTION = "MysfitsPostQuestionFunction"
 STREAM_FUNCTION = "MysfitsProcessQuestionStreamFunction"
 CONFIRMATION_SUBJECT = "AWS Notification - Subscription Confirmation"
 XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSampling*"]
+TRACE_HEADER = "X-Amzn-Trace-Id"
+STAGE_SERVICE = "AWS::ApiGateway::Stage"
+FUNCTION_SERVICE = "AWS::Lambda::Function"
+# On local, a stream batch whose function failed (after it emailed) runs again 0.25 s later:
+# its second email would be in the outbox within this many seconds of the first.
+DUPLICATE_WINDOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,10 @@ def connect_stream(lab: Lab, table: dict[str, Any], function_name: str) -> dict[
         return current if current["State"] == "Enabled" else None
 
     return wait_until(
-        enabled, "the stream's event source mapping to be enabled", timeout=lab.wait_budget(300)
+        enabled,
+        "the stream's event source mapping to be enabled",
+        timeout=lab.wait_budget(300),
+        interval=lab.poll_interval,
     )
 
 
@@ -340,10 +350,68 @@ def wait_for_mail(lab: Lab, containing: str, progress: bool = True) -> dict[str,
         lambda: (staff_mail(lab, containing) or [None])[-1],
         "the staff's email about the question",
         timeout=lab.wait_budget(120),
+        interval=lab.poll_interval,
         progress=progress,
         hint=f"The stream function's log group /aws/lambda/{Names.of(lab).stream_function} "
         "says what happened to the question.",
     )
+
+
+# -- traces ----------------------------------------------------------------------------------
+def _trace_id(answer: requests.Response) -> str | None:
+    """The X-Ray trace of an answer of the questions API (API Gateway names it in a successful
+    answer's X-Amzn-Trace-Id)."""
+    found = re.search(r"Root=(1-[0-9a-f]{8}-[0-9a-f]{24})", answer.headers.get(TRACE_HEADER, ""))
+    return found.group(1) if found else None
+
+
+def wait_for_trace(lab: Lab, answer: requests.Response) -> dict[str, Any] | None:
+    """Wait until the trace of ``answer`` is whole in X-Ray (None for an untraced answer)."""
+    trace = _trace_id(answer)
+    if trace is None:
+        return None
+    started = int(trace.split("-")[1], 16)  # a trace id carries its start, in epoch seconds
+    return _wait_for_whole_traces(lab, started, 1, lambda s: s["Id"] == trace, "its trace")[0]
+
+
+def wait_for_fault_traces(lab: Lab, since: float, statuses: list[int]) -> list[dict[str, Any]]:
+    """Wait until X-Ray holds the whole traces of a burst of questions sent since ``since``:
+    on local, which traces every request, the trace of each failed answer; on AWS, whose default
+    sampling rule keeps the first request each second and 5% of the rest, the burst's first."""
+    if lab.is_local:
+        failed = sum(status >= 500 for status in statuses)
+        return _wait_for_whole_traces(lab, since, failed, _has_fault, "the traces with a fault")
+    return _wait_for_whole_traces(lab, since, 1, lambda _: True, "the first trace")
+
+
+def _has_fault(summary: dict[str, Any]) -> bool:
+    return bool(summary.get("HasFault"))
+
+
+def _wait_for_whole_traces(
+    lab: Lab, since: float, count: int, keep: Callable[[dict[str, Any]], bool], what: str
+) -> list[dict[str, Any]]:
+    """Summaries of ``count`` traces since ``since`` that ``keep`` keeps, once whole: segments
+    reach X-Ray a moment after the request, API Gateway's once its answer has gone."""
+    if not count:
+        return []
+    xray = lab.client("xray")
+
+    def whole() -> list[dict[str, Any]] | None:
+        page = xray.get_trace_summaries(StartTime=since, EndTime=time.time())
+        found = [s for s in page["TraceSummaries"] if keep(s) and _is_whole(s)]
+        return found if len(found) >= count else None
+
+    return wait_until(
+        whole, f"{what} to reach X-Ray", timeout=lab.wait_budget(60), interval=lab.poll_interval
+    )
+
+
+def _is_whole(summary: dict[str, Any]) -> bool:
+    """Whether a trace holds API Gateway's segment (its entry point) and the function's."""
+    services = {service.get("Type") for service in summary.get("ServiceIds", [])}
+    entry = summary.get("EntryPoint", {}).get("Type")
+    return entry == STAGE_SERVICE and FUNCTION_SERVICE in services
 
 
 # -- the deliberate fault ------------------------------------------------------------------
@@ -384,7 +452,7 @@ def check(lab: Lab) -> Checklist:
     rows.append({"what": "the question is in the table", "as expected": stored == 1})
     if lab.is_local:
         wait_for_mail(lab, marker, progress=False)  # the check's output reads the same each run
-        time.sleep(1)  # a second email would have arrived by now
+        time.sleep(DUPLICATE_WINDOW)
         rows.append(
             {
                 "what": "the staff got exactly one email",

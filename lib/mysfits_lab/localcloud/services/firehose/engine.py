@@ -1,10 +1,12 @@
 """The firehose engine: the managed streams, their buffers, and the threads that deliver them.
 
 A record joins its stream's buffer; a buffer is sealed when the next record would take it past
-``SizeInMBs`` (it is never larger) or when it reaches it, and by one timer thread when
-``IntervalInSeconds`` has passed since its first record — AWS time, scaled by the cloud's clock
-(never under ``MIN_INTERVAL``: the workshop's 60 s is 6 s at the default scale). Sealed buffers
-are delivered by a few worker threads (``delivery.py``), so a put never waits for S3 or Lambda.
+``SizeInMBs`` (it is never larger) or when it reaches it, and by one timer thread when a lone
+record's wait on AWS has passed since its first record: ``IntervalInSeconds``, plus the Lambda
+processor's ``BufferIntervalInSeconds`` when there is one (AWS buffers for the function, then
+for the destination) — AWS time, scaled by the cloud's clock (never under ``MIN_INTERVAL``:
+60 s is 6 s at the default scale). Sealed buffers are delivered by a few worker threads
+(``delivery.py``), so a put never waits for S3 or Lambda.
 
 Memory is bounded: every record held (buffered or being delivered) counts its size plus a fixed
 overhead against ``HELD_LIMIT``; past it, records are refused as AWS refuses them when throttled
@@ -85,8 +87,8 @@ class DeliveryEngine:
         self._submit([batch])
 
     def interval(self, destination: Destination) -> float:
-        """How long a buffer waits here for its first record's ``IntervalInSeconds``."""
-        return self._clock.scaled(destination.interval_seconds, MIN_INTERVAL)
+        """How long a buffer waits here from its first record (see the module docstring)."""
+        return self._clock.scaled(destination.latency_seconds, MIN_INTERVAL)
 
     # -- records ------------------------------------------------------------------------------
     def put(self, region: str, name: str, data: list[bytes]) -> list[str | None]:

@@ -2,10 +2,11 @@
 as it delivers (bucket, prefixes, buffering, compression, Lambda processor), the records buffered
 for it and what it delivered. Pure state and checks; no I/O.
 
-AWS's limits and defaults, from the Firehose API reference: ``BufferingHints`` 1-128 MiB and
-0-900 s (both or neither; 5 MiB / 300 s by default); a Lambda processor's ``NumberOfRetries``
-3 (0-300 accepted here), ``BufferSizeInMBs`` 0.2-3 (1 by default), ``BufferIntervalInSeconds``
-60-900 (60). The edge checks a record's 1,000 KiB and a batch's 500 records (the API model's).
+AWS's limits and defaults, from the Firehose API reference and developer guide ("Transform
+source data"): ``BufferingHints`` 1-128 MiB and 0-900 s (both or neither; 5 MiB / 300 s by
+default); a Lambda processor's ``NumberOfRetries`` 3 (0-300 accepted here), ``BufferSizeInMBs``
+0.2-3 (1 by default), ``BufferIntervalInSeconds`` 0-900 (60). The edge checks a record's
+1,000 KiB and a batch's 500 records (the API model's).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Processor:
     lambda_arn: str
     retries: int = DEFAULT_RETRIES
     buffer_bytes: int = int(DEFAULT_PROCESSOR_MB * MIB)
-    interval_seconds: int = DEFAULT_PROCESSOR_INTERVAL  # checked; delivery's interval rules here
+    interval_seconds: int = DEFAULT_PROCESSOR_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ class Destination:
     compression: str = "UNCOMPRESSED"
     file_extension: str | None = None
     processor: Processor | None = None
+
+    @property
+    def latency_seconds(self) -> int:
+        """How long a lone record waits on AWS before it is written: the processor's buffer
+        interval (Firehose buffers before it calls the function), then the destination's."""
+        processing = self.processor.interval_seconds if self.processor else 0
+        return processing + self.interval_seconds
 
     @property
     def extension(self) -> str:
@@ -171,7 +179,7 @@ def _processor(config: dict[str, Any]) -> Processor | None:
     retries = _number(parameters, "NumberOfRetries", DEFAULT_RETRIES, 0, 300, int)
     size = _number(parameters, "BufferSizeInMBs", DEFAULT_PROCESSOR_MB, 0.2, 3, float)
     interval = _number(
-        parameters, "BufferIntervalInSeconds", DEFAULT_PROCESSOR_INTERVAL, 60, 900, int
+        parameters, "BufferIntervalInSeconds", DEFAULT_PROCESSOR_INTERVAL, 0, 900, int
     )
     return Processor(str(arn), int(retries), int(size * MIB), int(interval))
 

@@ -70,6 +70,19 @@ def test_the_interval_counts_from_the_buffers_first_record():
     assert list(s3.objects.values()) == [b"firstsecond"]
 
 
+def test_a_processor_buffers_before_the_destination_does():
+    clock = FakeClock(scale=0.1)
+    engine, s3 = _engine(clock, interval_seconds=15, processor=processor(interval_seconds=20))
+    engine.put(REGION, "clicks", [b"a"])
+    assert engine.flush_due() == pytest.approx(3.5)  # (20 s + 15 s) at a tenth
+    clock.advance(3.4)
+    engine.flush_due()
+    assert not s3.objects
+    clock.advance(0.1)
+    engine.flush_due()
+    assert list(s3.objects.values()) == [b"A"]
+
+
 def test_short_intervals_last_at_least_the_minimum():
     clock = FakeClock(scale=0.1)
     engine, s3 = _engine(clock, interval_seconds=0)

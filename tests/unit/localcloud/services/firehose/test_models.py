@@ -81,11 +81,30 @@ def test_processor_parameters_are_read_and_checked():
         120,
     )
     _refused({"ProcessingConfiguration": _lambda(("BufferSizeInMBs", "4"))}, "between 0.2 and 3")
+    _refused(
+        {"ProcessingConfiguration": _lambda(("BufferIntervalInSeconds", "901"))},
+        "between 0 and 900",
+    )
     _refused({"ProcessingConfiguration": _lambda(("NumberOfRetries", "x"))}, "must be a number")
     _refused(
         {"ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "Lambda"}]}},
         "LambdaArn",
     )
+
+
+def test_a_lone_record_waits_for_the_processors_interval_then_the_destinations():
+    config = {
+        "BucketARN": BUCKET,
+        "BufferingHints": {"SizeInMBs": 50, "IntervalInSeconds": 15},
+        "ProcessingConfiguration": _lambda(("BufferIntervalInSeconds", "0")),
+    }
+    assert check_destination(config).latency_seconds == 15
+    config["ProcessingConfiguration"] = _lambda(("BufferIntervalInSeconds", "20"))
+    assert check_destination(config).latency_seconds == 35
+    config["ProcessingConfiguration"] = _lambda()  # Lambda's default: 60 s
+    assert check_destination(config).latency_seconds == 75
+    del config["ProcessingConfiguration"]
+    assert check_destination(config).latency_seconds == 15
 
 
 def test_a_disabled_processing_configuration_is_no_processor():

@@ -30,7 +30,9 @@ from .store import MappingStore, View
 
 log = logging.getLogger("mysfits_lab.localcloud.eventsources")
 
-IDLE_POLL = (0.25, 1.0)  # seconds between reads of an idle shard: first, longest
+# Seconds between reads of an idle shard, first and longest: Lambda reads a DynamoDB stream's
+# shards four times a second.
+IDLE_POLL = (0.1, 0.25)
 WINDOW_CAP = 3.0  # seconds: a longer MaximumBatchingWindowInSeconds is shortened to this
 READ_AHEAD = 100  # records a shard may buffer beyond a smaller BatchSize
 SHARD_BUDGET = 0.5  # seconds one shard may work before the others get a turn

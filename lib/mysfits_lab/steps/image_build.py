@@ -154,7 +154,7 @@ def run_build(lab: Lab, project: str, timeout: float = 1800) -> dict[str, Any]:
             finished,
             f"build {build_id} to finish",
             timeout=timeout,
-            interval=lab.poll_interval * 2,
+            interval=lab.poll_interval,
             hint="The log lines above show what it was doing.",
             progress=False,  # the phases are the progress
         )

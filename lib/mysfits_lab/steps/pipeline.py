@@ -638,7 +638,7 @@ def wait_for_release(lab: Lab, execution_id: str) -> Release:
         ended,
         f"pipeline execution {execution_id} to finish",
         timeout=lab.wait_budget(3600),
-        interval=lab.poll_interval * 2,
+        interval=lab.poll_interval,
         hint="pipeline.state(lab) shows where it is.",
         progress=False,  # the stages are the progress
     )

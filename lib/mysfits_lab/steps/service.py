@@ -282,7 +282,7 @@ def wait_until_healthy(lab: Lab, target_group_arn: str) -> ServiceHealth:
         steady,
         "the service's tasks to be running and healthy behind the load balancer",
         timeout=lab.wait_budget(900),
-        interval=lab.poll_interval * 2,
+        interval=lab.poll_interval,
         hint=f"Look at the task logs in log group {Names.of(lab).log_group}.",
     )
 

@@ -4,8 +4,8 @@ A provider is constructed with the cloud's ``Context`` (so it never exists half-
 says what it handles — ``routes()`` on the edge, ``control()`` JSON endpoints under
 ``/_localcloud/<name>/`` — and is started in dependency order (``requires``) and stopped in
 reverse. It reaches other services only through their API (``ctx.client``) and shared
-infrastructure through ``ctx`` (listeners, launcher, logs, clock, ports) or ``ctx.provider(T)``
-for the image store.
+infrastructure through ``ctx`` (listeners, launcher, logs, clock, ports, changes) or
+``ctx.provider(T)`` for the image store.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 
 from ..constants import DUMMY_CREDENTIALS
+from .changes import Changes
 from .clock import Clock
 from .environment import child_environment
 from .listeners import ListenerPool
@@ -83,6 +84,7 @@ class Context:
         self.state_dir = state_dir
         self.cors = cors
         self.clock = clock or Clock()
+        self.changes = Changes()  # when to read another provider's state again (changes.py)
         self.listeners = ListenerPool()
         self.launcher = Launcher()
         self.ports = PortAllocator()

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..images import registry_host
 from ._cloud import call, die
 
 VERSION = "27.3.1-mysfits-lab"
@@ -149,6 +148,8 @@ def login(args: argparse.Namespace) -> None:
 
 
 def logout(args: argparse.Namespace) -> None:
+    from ..images import registry_host  # the image store's modules: too slow for every command
+
     host = registry_host(args.server or "https://index.docker.io/v1/")
     directory = _config_dir(args.config)
     config = _load_config(directory)

@@ -200,6 +200,7 @@ class Build:
         with self._lock:
             self._record.finish(final, self._ctx.clock.now())
         self.done.set()
+        self._ctx.changes.notify()  # a pipeline's build action reads it now
         log.info("build %s %s", self.id, final)
 
     # -- what the phases do -----------------------------------------------------------------

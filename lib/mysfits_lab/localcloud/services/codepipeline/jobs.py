@@ -14,16 +14,18 @@ import secrets
 import string
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...core.changes import Changes
 from ...core.clock import Clock
 from .definition import environment_variables
 from .models import ActionRun, Location
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # the longest wait between two reads: for changes nobody announces
+CANCEL_SECONDS = 0.1  # how soon a waiting job notices that it was abandoned
 _KEY_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -46,11 +48,21 @@ class Job:
     clock: Clock
     report: Callable[..., None]  # report(summary=..., outputs=..., ...): update the record
     cancelled: Callable[[], bool]  # abandoned: stop watching and return
+    changes: Changes  # what the build or the deployment a runner follows announces
+    _seen: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._seen = self.changes.count()
 
     def wait(self, seconds: float = POLL_SECONDS) -> None:
+        """Until the cloud changed since the last wait (a build ended, a deployment moved on),
+        ``seconds`` passed or the job was abandoned: then the runner reads its state again."""
         deadline = self.clock.monotonic() + seconds
-        while not self.cancelled() and self.clock.monotonic() < deadline:
-            self.clock.wait(min(0.1, seconds))
+        while not self.cancelled():
+            left = deadline - self.clock.monotonic()
+            if left <= 0 or self.changes.wait(self._seen, min(CANCEL_SECONDS, left)):
+                break
+        self._seen = self.changes.count()
 
 
 def artifact_key(pipeline: str, artifact: str) -> str:

@@ -102,6 +102,7 @@ class StageRunner:
             clock=self._ctx.clock,
             report=lambda **fields: self._report(execution, record, fields),
             cancelled=cancelled,
+            changes=self._ctx.changes,
         )
         status, error = "Succeeded", None
         try:

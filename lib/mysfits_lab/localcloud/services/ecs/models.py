@@ -100,6 +100,7 @@ class Service:
     next_launch: float = 0.0  # monotonic time before which no task is started (back-off)
     steady: bool = False
     warned_unstable: bool = False
+    recorded: int = 0  # events recorded so far: every scheduler change worth reporting has one
 
     @property
     def primary(self) -> Deployment:
@@ -109,6 +110,7 @@ class Service:
         """Record a service event (newest first); the message as DescribeServices shows it."""
         text = f"(service {self.name}) {message}"
         self.events.appendleft({"id": str(uuid.uuid4()), "createdAt": at, "message": text})
+        self.recorded += 1
         return text
 
     def deploy(self, deployment: Deployment) -> None:

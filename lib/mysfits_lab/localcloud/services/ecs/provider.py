@@ -121,6 +121,7 @@ class EcsProvider(Provider):
         with self.state.lock:
             self.state.add_service(service)
             answer["service"] = service.to_api(data, [])
+        self.ctx.changes.notify()  # the scheduler starts its tasks now
         return answer
 
     def _check_load_balancers(self, region: str, params: dict[str, Any]) -> None:
@@ -196,6 +197,7 @@ class EcsProvider(Provider):
                 deployment.desired = service.desired
                 service.deploy(deployment)
             answer["service"] = service.to_api(data, self.state.service_tasks(service))
+        self.ctx.changes.notify()
         return answer
 
     def _delete_service(self, call: Call) -> dict[str, Any]:
@@ -206,6 +208,7 @@ class EcsProvider(Provider):
             if service is not None:
                 service.deleting, service.desired = True, 0
                 answer["service"] = service.to_api(data, self.state.service_tasks(service))
+        self.ctx.changes.notify()
         return answer
 
     def _describe_services(self, call: Call) -> dict[str, Any]:
@@ -257,7 +260,9 @@ class EcsProvider(Provider):
         ]
         with self.state.lock:
             self.state.tasks.update((task.arn, task) for task in tasks)
-            return {"tasks": [task.to_api() for task in tasks], "failures": []}
+            answer = {"tasks": [task.to_api() for task in tasks], "failures": []}
+        self.ctx.changes.notify()
+        return answer
 
     def _stop_task(self, call: Call) -> dict[str, Any]:
         cluster_arn = self._cluster_arn(call)
@@ -269,7 +274,9 @@ class EcsProvider(Provider):
                 )
             reason = call.params.get("reason") or "Task stopped by user"
             task.request_stop("UserInitiated", reason, self.scheduler.stamp())
-            return {"task": task.to_api()}
+            answer = {"task": task.to_api()}
+        self.ctx.changes.notify()
+        return answer
 
     def _list_tasks(self, call: Call) -> dict[str, Any]:
         params = call.params

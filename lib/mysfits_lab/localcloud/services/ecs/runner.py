@@ -69,6 +69,7 @@ import os
 import posixpath
 import shutil
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ from ...core.loopback import (
     port_taken_everywhere,
 )
 from ...core.ports import free_port
-from ...core.processes import ProcessSpec
+from ...core.processes import Process, ProcessSpec
 from ...core.provider import Context
 from ...images import Image
 from ...images.provider import ImagesProvider
@@ -362,6 +363,11 @@ class TaskRunner:
                 return str(inside)
         return arg
 
+    def _announce_exit(self, process: Process) -> None:
+        """The scheduler moves a task on as soon as a container exits (stopped, crashed)."""
+        process.wait()
+        self.ctx.changes.notify()
+
     def _start(self, task: Task, container: Container, spec: ProcessSpec) -> None:
         try:
             container.process = self.ctx.launcher.start(spec)
@@ -370,6 +376,12 @@ class TaskRunner:
                 f"CannotStartContainerError: Error response from daemon: {exc}"
             ) from None
         container.status = "RUNNING"
+        threading.Thread(
+            target=self._announce_exit,
+            args=(container.process,),
+            name=f"exit-{spec.name}",
+            daemon=True,
+        ).start()
         log.info(
             "task %s container %s: pid %s at %s:%s: %s",
             task.id,

@@ -1,5 +1,9 @@
 """The ECS scheduler: one thread that, every tick, starts tasks, notices processes that exited,
 keeps each service at its desired count (``rollout.py``) and moves stopping tasks to STOPPED.
+A tick runs as soon as something it waits for changed (``ctx.changes``: an API call, a target's
+health, a container's exit), when a PENDING task has started, and at least every ``TICK``; a tick
+that changed something announces it, so the next one follows at once and a pipeline's deploy
+action reads the service again.
 
 A task's states: PROVISIONING → PENDING (processes starting) → RUNNING; for a service with a
 load balancer, ACTIVATING in between: the task is registered as the ip target
@@ -30,10 +34,18 @@ from .state import EcsState
 
 log = logging.getLogger("mysfits_lab.localcloud.ecs")
 
-TICK = 0.25
+TICK = 0.25  # the longest wait between ticks: for what only time moves on (timeouts, back-off)
 START_SECONDS = 0.2  # a PENDING task whose processes are still alive after this long has started
 MAX_DRAIN_SECONDS = 40.0  # should the load balancer never report a deregistered target gone
 SHUTDOWN_GRACE = 3.0
+
+
+def _next_start(tasks: list[Task], now: float) -> float:
+    """Seconds until the next tick: ``TICK``, or less when a PENDING task has started by then."""
+    starts = [
+        t.launched_at + START_SECONDS - now for t in tasks if t.alive and t.last_status == "PENDING"
+    ]
+    return max(0.0, min([TICK, *starts]))
 
 
 class Scheduler:
@@ -54,6 +66,7 @@ class Scheduler:
     def stop(self) -> None:
         """Stop scheduling, then every task process: its stop signal, a short grace, SIGKILL."""
         self._stopping.set()
+        self.ctx.changes.notify()  # wakes the thread
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         with self.state.lock:
@@ -67,18 +80,24 @@ class Scheduler:
                 process.kill()
 
     def _run(self) -> None:
+        changes = self.ctx.changes
         while not self._stopping.is_set():
-            started = self.ctx.clock.monotonic()
+            seen, delay = changes.count(), TICK
             try:
-                self._tick()
+                changed, delay = self._tick()
+                if changed:
+                    changes.notify()
             except Exception:  # keep scheduling: one bad service must not stop the others
                 log.exception("ECS scheduler tick failed")
-            self._stopping.wait(max(0.0, TICK - (self.ctx.clock.monotonic() - started)))
+            changes.wait(seen, delay)
 
-    def _tick(self) -> None:
+    def _tick(self) -> tuple[bool, float]:
+        """One step for every task and service: whether anything changed, and the seconds until
+        the next step is due without any change."""
         with self.state.lock:
             services = self.state.scheduled()
             tasks = list(self.state.tasks.values())
+            before = self.state.revision()
         health = self._target_health(services, tasks)
         now, at = self.ctx.clock.monotonic(), self.stamp()
         with self.state.lock:
@@ -94,6 +113,7 @@ class Scheduler:
             for task in tasks:
                 self._stop_progress(task, health, now)
             self.state.prune(at)
+            return self.state.revision() != before, _next_start(tasks, now)
 
     def _elbv2(self, region: str) -> Any:
         return self.ctx.client("elbv2", region)

@@ -42,6 +42,15 @@ class EcsState:
         """Services not deleted: what listings show."""
         return [s for s in self.services.values() if not s.deleting]
 
+    def revision(self) -> tuple[int, int, int]:
+        """Differs after any change a caller of the API could see: a task added, forgotten or
+        moved on (``Task.touch``), a service event."""
+        return (
+            len(self.tasks),
+            sum(t.version for t in self.tasks.values()),
+            sum(s.recorded for s in self.scheduled()),
+        )
+
     def service_tasks(self, service: Service) -> list[Task]:
         return [t for t in self.tasks.values() if t.service is service]
 

@@ -5,7 +5,8 @@ deregistered), hands due checks to a small pool of probe workers — a probe may
 timeout, and a slow target must not delay the others — and records each result as it comes
 back. A target's first check runs at registration; the next one an interval after the previous
 one started. A deregistered target is ``draining`` until the proxy has no open connection to it
-(or its deregistration delay is over), then it is gone.
+(or its deregistration delay is over), then it is gone. Each change of a target's state is
+announced (``changed``): ECS waits for it to start or stop a task.
 """
 
 from __future__ import annotations
@@ -67,9 +68,15 @@ def probe(settings: HealthCheck, address: Address) -> tuple[bool, str | None]:
 class HealthChecker:
     """The target groups that have targets, and the thread that checks them."""
 
-    def __init__(self, clock: Clock, connections: Callable[[Address], int]):
+    def __init__(
+        self,
+        clock: Clock,
+        connections: Callable[[Address], int],
+        changed: Callable[[], None],
+    ):
         self._clock = clock
         self._connections = connections  # open proxy connections to a target
+        self._changed = changed  # a target's state changed, or a drained target is gone
         self._groups: dict[str, TargetGroup] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -189,6 +196,7 @@ class HealthChecker:
             if self._connections(target.address) == 0 or now >= target.drain_deadline:
                 del group.targets[target.address]
                 log.info("target %s:%s deregistered", *target.address)
+                self._changed()
                 return now + IDLE_WAIT
             return now + DRAIN_POLL
         if target.checking:
@@ -196,7 +204,9 @@ class HealthChecker:
         if target.due > now:
             return target.due
         if not settings.enabled:
-            target.set("unavailable", "Target.HealthCheckDisabled", "Health checks are disabled")
+            disabled = ("unavailable", "Target.HealthCheckDisabled", "Health checks are disabled")
+            if target.set(*disabled):
+                self._changed()
             target.due = now + settings.interval
             return target.due
         target.checking = True
@@ -217,6 +227,7 @@ class HealthChecker:
                 if current and target.state != "draining":
                     if target.record(settings, passed, failure, ended):
                         log.info("target %s:%s is %s", target.id, target.port, target.state)
+                        self._changed()
                     target.error = None
         except Exception:
             self._failed(target, "health-checking")

@@ -11,13 +11,14 @@ from typing import Any
 
 from ...core.clock import Clock
 
-# Loopback health checks come often so that a new target is healthy fast: at half the clock's
-# scale, the workshop's 10 s interval is 0.5 s and its 3 checks pass 1 s after the task answers
-# (a probe costs a loopback connection). What guards against slowness is not scaled below what a
-# busy 2-core laptop needs to answer: a healthy process there can stall for seconds (a build or
-# a notebook next to it, swap, a garbage collection), and a target declared unhealthy gets its
-# ECS task replaced, which costs far more than noticing a broken one a few seconds later.
-INTERVAL_SCALE = 0.5
+# Loopback health checks come often so that a new target is healthy fast: at a fifth of the
+# clock's scale, the workshop's 10 s interval is 0.2 s and its 3 checks pass 0.4 s after the
+# task answers (a probe costs a loopback connection and one request: five a second per target).
+# What guards against slowness is not scaled below what a busy 2-core laptop needs to answer: a
+# healthy process there can stall for seconds (a build or a notebook next to it, swap, a garbage
+# collection), and a target declared unhealthy gets its ECS task replaced, which costs far more
+# than noticing a broken one a few seconds later.
+INTERVAL_SCALE = 0.2
 MIN_INTERVAL = 0.2
 PROBE_TIMEOUT_FLOOR = 5.0  # what AWS gives a real target by default (ALB 5 s, NLB HTTP 6 s)
 # A stall shorter than this never makes a target unhealthy: 3x the stalls that got healthy tasks

@@ -7,7 +7,7 @@ provider makes them carry traffic.
   reset.
 - **Targets.** RegisterTargets/DeregisterTargets (from users and from ECS) start and stop health
   checks that follow the target group's settings (``health.py``). Intervals are short (the
-  workshop's 10 s × 3 checks: healthy 1 s after the task first answers), but a probe
+  workshop's 10 s × 3 checks: healthy 0.4 s after the task first answers), but a probe
   waits 5 s at least and a target is unhealthy only after failing for 10 s at least, so a busy
   laptop's stalls do not get healthy tasks replaced (``models.py``). An ECS task is the ip
   target ``<its loopback address>:<containerPort>`` (``127.x.y.z:8080``), as a Fargate task is
@@ -81,7 +81,7 @@ class LoadBalancerProvider(Provider):
     def __init__(self, ctx: Context):
         super().__init__(ctx)
         self.proxy = TcpProxy(LOOPBACK)
-        self.health = HealthChecker(ctx.clock, self.proxy.active_connections)
+        self.health = HealthChecker(ctx.clock, self.proxy.active_connections, ctx.changes.notify)
         self.balancers: dict[str, LoadBalancer] = {}
         self.listeners: dict[str, Listener] = {}
         self._regions = {ctx.region}  # where to look for load balancers made behind our back

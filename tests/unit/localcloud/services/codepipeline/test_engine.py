@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mysfits_lab.localcloud.core.changes import Changes
 from mysfits_lab.localcloud.core.clock import Clock
 from mysfits_lab.localcloud.edge import ServiceError
 from mysfits_lab.localcloud.services.codepipeline import stages
@@ -25,6 +26,7 @@ REGION, NAME = "us-east-1", "web-pipeline"
 
 class _Context:
     clock = Clock()
+    changes = Changes()
 
     def client(self, service: str, region: str | None = None) -> Any:
         raise AssertionError("the fake actions call no AWS API")

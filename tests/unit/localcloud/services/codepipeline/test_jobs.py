@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 import zipfile
+from typing import Any
 
 import pytest
 
+from mysfits_lab.localcloud.core.changes import Changes
+from mysfits_lab.localcloud.core.clock import Clock
 from mysfits_lab.localcloud.services.codepipeline.jobs import (
     ActionFailed,
+    Job,
     artifact_key,
     build_failure,
     read_artifact_file,
@@ -81,3 +87,43 @@ def test_an_artifact_without_the_file_or_not_a_zip_fails_readably():
         ActionFailed, match=r"BuildArtifact \(s3://artifacts/p/BuildArtif/abc\) is not a zip"
     ):
         read_artifact_file(_S3(b"plain text"), LOCATION, "imagedefinitions.json")
+
+
+def _job(changes: Changes, cancelled: threading.Event | None = None) -> Job:
+    def client(service: str) -> Any:
+        raise AssertionError("waiting calls no AWS API")
+
+    return Job(
+        run=None,  # type: ignore[arg-type] - waiting does not look at the record
+        pipeline="p",
+        store="artifacts",
+        pinned=None,
+        client=client,
+        clock=Clock(),
+        report=lambda **fields: None,
+        cancelled=(cancelled or threading.Event()).is_set,
+        changes=changes,
+    )
+
+
+def _timed(job: Job, seconds: float) -> float:
+    started = time.monotonic()
+    job.wait(seconds)
+    return time.monotonic() - started
+
+
+def test_a_waiting_job_reads_again_as_soon_as_the_cloud_changed():
+    changes = Changes()
+    job = _job(changes)
+    changes.notify()  # after the job started: its first wait ends at once
+    assert _timed(job, 5.0) < 0.5
+    threading.Timer(0.05, changes.notify).start()
+    assert _timed(job, 5.0) < 1.0
+    assert 0.2 <= _timed(job, 0.2) < 1.0  # nothing new: the whole period
+
+
+def test_an_abandoned_job_stops_waiting_within_a_tenth_of_a_second():
+    cancelled = threading.Event()
+    job = _job(Changes(), cancelled)
+    threading.Timer(0.05, cancelled.set).start()
+    assert _timed(job, 5.0) < 0.5

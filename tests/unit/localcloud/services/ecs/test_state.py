@@ -59,3 +59,15 @@ def test_a_new_service_with_the_name_of_a_deleted_one_leaves_its_tasks_stopping(
         task.last_status = "STOPPED"
     state.prune(at=1000.0)
     assert state.scheduled() == [new]
+
+
+def test_the_revision_moves_with_every_change_a_caller_could_see():
+    state, tick = _state_with_running_service()
+    [task] = state.tasks.values()
+    before = state.revision()
+    assert state.revision() == before  # reading changes nothing
+    task.touch("RUNNING")
+    after_task = state.revision()
+    assert after_task != before
+    tick.service.event("has reached a steady state.", 1.0)
+    assert state.revision() != after_task

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from mysfits_lab.localcloud.core.changes import Changes
 from mysfits_lab.localcloud.core.clock import Clock
 from mysfits_lab.localcloud.services.elb.health import HealthChecker, matcher_accepts
 from mysfits_lab.localcloud.services.elb.models import HealthCheck, Target
@@ -52,15 +53,15 @@ def test_a_matcher_the_api_refuses_is_an_error_not_a_verdict(matcher):
         matcher_accepts(matcher, 200)
 
 
-def test_intervals_run_twenty_times_faster_but_timeouts_and_failing_time_have_floors():
+def test_intervals_run_fifty_times_faster_but_timeouts_and_failing_time_have_floors():
     check = HealthCheck.from_api(
         WORKSHOP_GROUP, {"deregistration_delay.timeout_seconds": "300"}, Clock()
     )
     assert (check.protocol, check.path, check.matcher) == ("HTTP", "/", "200")
     assert (check.healthy_threshold, check.unhealthy_threshold) == (3, 3)
-    assert check.interval == 0.5  # healthy 1 s after the first passed check
+    assert check.interval == 0.2  # healthy 0.4 s after the first passed check
     # A loaded laptop gets as long as a real target: 10 s of AWS timeout is 5 s, not 1 s, and
-    # 3 failed checks 0.5 s apart are not enough to be unhealthy before 10 s of failing.
+    # 3 failed checks 0.2 s apart are not enough to be unhealthy before 10 s of failing.
     assert (check.timeout, check.unhealthy_after) == (5.0, 10.0)
     assert check.drain_seconds == 30.0
 
@@ -77,7 +78,7 @@ def test_long_settings_scale_past_the_floors_and_defaults_follow_aws():
         {"deregistration_delay.timeout_seconds": "30"},
         Clock(),
     )
-    assert (check.interval, check.timeout, check.unhealthy_after) == (15.0, 12.0, 150.0)
+    assert (check.interval, check.timeout, check.unhealthy_after) == (6.0, 12.0, 60.0)
     assert check.drain_seconds == 5.0  # 3 s scaled: an in-flight request gets 5 s
     assert (check.protocol, check.matcher, check.healthy_threshold) == ("TCP", "200-399", 5)
     defaults = HealthCheck.from_api({"Protocol": "TCP", "Port": 80}, {}, Clock())
@@ -192,7 +193,7 @@ def silent_port() -> Iterator[int]:
 
 
 FAST = WORKSHOP_GROUP | {
-    "HealthCheckIntervalSeconds": 5,  # 0.25 s
+    "HealthCheckIntervalSeconds": 5,  # 0.2 s (the floor)
     "HealthyThresholdCount": 2,
     "UnhealthyThresholdCount": 2,
 }
@@ -212,7 +213,7 @@ def connections() -> dict[tuple[str, int], int]:
 
 @pytest.fixture
 def checker(connections) -> Iterator[HealthChecker]:
-    checker = HealthChecker(Clock(), lambda address: connections.get(address, 0))
+    checker = HealthChecker(Clock(), lambda address: connections.get(address, 0), Changes().notify)
     checker.start()
     yield checker
     checker.stop()
@@ -233,7 +234,7 @@ def test_slow_targets_do_not_delay_the_others_and_one_thread_schedules_all(
     silent = checker.add_group("silent", settings)
     checker.register(silent, [("127.0.0.1", silent_port)])
     checker.register(checker.add_group("ok", settings), [("127.0.0.1", ok_server)])
-    # Two passing checks 0.25 s apart, while each silent probe holds a worker for 2 s.
+    # Two passing checks 0.2 s apart, while each silent probe holds a worker for 2 s.
     wait_for(lambda: _state(checker, "ok", ok_server) == "healthy", "the answering target", 1.5)
     assert _state(checker, "silent", silent_port) == "initial"
     assert checker.routable(["ok", "silent"]) == [("127.0.0.1", ok_server)]
@@ -296,7 +297,7 @@ def test_a_failure_while_scheduling_one_target_does_not_stop_the_others(ok_serve
             raise RuntimeError("connection count unavailable")
         return 0
 
-    checker = HealthChecker(Clock(), connections)
+    checker = HealthChecker(Clock(), connections, Changes().notify)
     checker.start()
     try:
         group = checker.add_group("tg", _fast())
@@ -305,5 +306,22 @@ def test_a_failure_while_scheduling_one_target_does_not_stop_the_others(ok_serve
         wait_for(lambda: _state(checker, "tg", ok_server) == "healthy", "the other target", 3)
         assert _state(checker, "tg", 9) == "draining"  # looked at again, not lost
         assert sum("scheduling" in r.getMessage() for r in caplog.records) == 1
+    finally:
+        checker.stop()
+
+
+def test_each_change_of_a_targets_state_is_announced(ok_server):
+    changes = Changes()
+    checker = HealthChecker(Clock(), lambda address: 0, changes.notify)
+    checker.start()
+    try:
+        group = checker.add_group("tg", _fast())
+        address = ("127.0.0.1", ok_server)
+        checker.register(group, [address])
+        wait_for(lambda: changes.count() == 1, "healthy to be announced", 3)
+        assert _state(checker, "tg", ok_server) == "healthy"
+        checker.deregister(group, [address])  # no open connection: drained at once
+        wait_for(lambda: changes.count() == 2, "the drained target to be announced", 3)
+        assert checker.describe(group, [], in_use=True) == []
     finally:
         checker.stop()

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from benchmarks.common import isolated_cloud, percentile
+from benchmarks.common import isolated_cloud, percentile, wait_until_warm
 from benchmarks.health import paced_load
 from benchmarks.load import LoadResult, run_load
 
@@ -89,6 +89,7 @@ def _stage_url(backend_url: str) -> str:
     from mysfits_lab.localcloud.constants import DUMMY_CREDENTIALS
 
     edge = control.up().edge_url
+    wait_until_warm(edge)
     gateway = boto3.client(
         "apigateway", endpoint_url=edge, region_name="us-east-1", **DUMMY_CREDENTIALS
     )

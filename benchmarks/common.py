@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,18 @@ def isolated_cloud() -> Iterator[Path]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def wait_until_warm(edge_url: str, timeout: float = 60.0) -> None:
+    """Wait until the cloud has built moto's services in the background (it does right after
+    its start): a latency measured meanwhile would measure that work."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not requests.get(f"{edge_url}/_localcloud/status", timeout=5).json().get("warming"):
+            return
+        time.sleep(0.1)
 
 
 def rss_mib(pid: int) -> float:

@@ -178,10 +178,6 @@ class ServiceCatalog:
         """Unsigned requests whose path matches ``pattern`` belong to ``service``."""
         self._path_rules.append((re.compile(pattern), service))
 
-    def warm_up(self) -> None:
-        """Build the index in the background so the first unusual request does not wait."""
-        threading.Thread(target=service_index, name="service-index", daemon=True).start()
-
     def resolve(self, req: AwsRequest) -> Resolved:
         info = self._service(req)
         if info is None:

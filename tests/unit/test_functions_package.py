@@ -132,7 +132,8 @@ def test_the_cache_key_follows_the_requirements_and_the_python(tmp_path: Path, m
 
 def _tracer(root: Path) -> Path:
     """A tracing SDK that needs botocore, which needs jmespath (with a script): the X-Ray SDK's
-    shape, as local wheels in a folder of their own."""
+    shape, as local wheels in a folder of their own (installed with --no-index: an index
+    would offer real releases of the same names)."""
     wheels = root / "wheels"
     wheels.mkdir()
     _wheel(wheels, "tracer", requires=("botocore",))
@@ -144,7 +145,7 @@ def _tracer(root: Path) -> Path:
 def test_the_runtime_sdk_is_left_out_when_only_a_dependency_needs_it(tmp_path: Path):
     folder = _function(tmp_path)
     wheels = _tracer(tmp_path)
-    (folder / "requirements.txt").write_text(f"--find-links {wheels}\ntracer\n")
+    (folder / "requirements.txt").write_text(f"--no-index\n--find-links {wheels}\ntracer\n")
     names = _names(package(folder, cache_dir=tmp_path / "cache"))
     assert "tracer/__init__.py" in names and "tracer-0.1.dist-info/METADATA" in names
     assert not [n for n in names if n.startswith(("botocore", "jmespath", "bin/"))]
@@ -153,7 +154,9 @@ def test_the_runtime_sdk_is_left_out_when_only_a_dependency_needs_it(tmp_path: P
 def test_an_sdk_requirements_txt_names_stays_with_what_it_needs(tmp_path: Path):
     folder = _function(tmp_path)
     wheels = _tracer(tmp_path)
-    (folder / "requirements.txt").write_text(f"--find-links {wheels}\ntracer\nbotocore==1.0\n")
+    (folder / "requirements.txt").write_text(
+        f"--no-index\n--find-links {wheels}\ntracer\nbotocore==1.0\n"
+    )
     names = _names(package(folder, cache_dir=tmp_path / "cache"))
     for kept in ("tracer/__init__.py", "botocore/__init__.py", "jmespath/__init__.py"):
         assert kept in names

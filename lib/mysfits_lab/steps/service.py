@@ -23,6 +23,9 @@ from .logs import ensure_log_group
 MODULE = "02a-service"
 CONTAINER_NAME = "MythicalMysfits-Service"
 CONTAINER_PORT = 8080
+# Seconds a deregistered task may keep its open connections (AWS: 300 unless set). An API
+# Gateway VPC link keeps connections open, so a deployment would wait that long each time.
+DEREGISTRATION_DELAY = 30
 SOURCE_KEY = "service/source.zip"
 
 
@@ -175,6 +178,7 @@ def create_load_balancer(lab: Lab) -> dict[str, str]:
             UnhealthyThresholdCount=3,
             Tags=lab.tag_list(),
         )["TargetGroups"][0]
+    _set_drain_time(elb, group["TargetGroupArn"])
     listeners = elb.describe_listeners(LoadBalancerArn=nlb["LoadBalancerArn"])["Listeners"]
     listener = next((item for item in listeners if item["Port"] == 80), None)
     if listener is None:
@@ -190,6 +194,19 @@ def create_load_balancer(lab: Lab) -> dict[str, str]:
         "target_group_arn": group["TargetGroupArn"],
         "listener_arn": listener["ListenerArn"],
     }
+
+
+def _set_drain_time(elb: Any, group_arn: str) -> None:
+    """Every deployment waits until the old task has drained: its open connections closed, or
+    the deregistration delay over (300 s unless set)."""
+    wanted = str(DEREGISTRATION_DELAY)
+    attributes = elb.describe_target_group_attributes(TargetGroupArn=group_arn)["Attributes"]
+    current = {a["Key"]: a["Value"] for a in attributes}
+    if current.get("deregistration_delay.timeout_seconds") != wanted:
+        elb.modify_target_group_attributes(
+            TargetGroupArn=group_arn,
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": wanted}],
+        )
 
 
 def create_service(

@@ -49,6 +49,9 @@ def run() -> list[tuple[str, str]]:
                 row["seconds"] or 0
             )
         failed = sorted({r["learner"] for r in rows if r["status"] != "ok"})
+        for row in rows:
+            if row["status"] == "failed":
+                print(f"  {row['learner']} {row['notebook']}: {row.get('error', '')}")
         figures.append(
             (
                 f"batch --learners {LEARNERS} --parallel {PARALLEL} --teardown",

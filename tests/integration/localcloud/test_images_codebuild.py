@@ -99,8 +99,10 @@ def test_a_build_pushes_the_image_to_ecr_and_uploads_its_artifact(lab):
     assert image["workdir"] == "/app" and image["command"] == ["python", "app.py"]
     assert image["env"] == {"GREETING": "hello"} and image["exposed_ports"] == [8000]
     assert (Path(image["root"]) / "app" / "app.py").read_text().startswith("print(")
-    listed = control.control_get("images")["images"]
+    # The build's local tags belong to the build's own docker daemon, not to the cloud's.
+    listed = control.control_get(f"images?daemon={quote(build['id'], safe='')}")["images"]
     assert any(uri in i["refs"] and "tiny:build" in i["refs"] for i in listed)
+    assert not any("tiny:build" in i["refs"] for i in control.control_get("images")["images"])
 
     assert build["logs"]["groupName"] == "/aws/codebuild/tiny"
     assert build["logs"]["streamName"] == build["id"].split(":", 1)[1]

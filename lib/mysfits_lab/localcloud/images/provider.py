@@ -26,9 +26,17 @@ from ..core.provider import Context, Provider
 from ..edge import ControlRule
 from .errors import ImageError
 from .references import Reference, ecr_registry, parse_reference, registry_host
-from .store import Image, ImageStore
+from .store import CLOUD_DAEMON, Image, ImageStore
 
 log = logging.getLogger("mysfits_lab.localcloud.images")
+
+
+def _daemon(body: dict[str, Any]) -> str:
+    """Whose docker sent the request: a build's id, or the cloud's own daemon."""
+    daemon = body.get("daemon", CLOUD_DAEMON)
+    if not isinstance(daemon, str) or " " in daemon:
+        raise ValueError(f"not a docker daemon id: {daemon!r}")
+    return daemon
 
 
 def _error(message: str, status: int = 400, **extra: Any) -> Response:
@@ -108,10 +116,13 @@ class ImagesProvider(Provider):
 
     # -- routes -----------------------------------------------------------------------------
     def _list(self, request: Request) -> Any:
-        return {"images": self.store.list()}
+        return {"images": self.store.list(request.args.get("daemon", CLOUD_DAEMON))}
 
     def _resolve(self, request: Request) -> Any:
-        return self.store.resolve(request.args.get("ref", "")).to_dict()  # LookupError → 404
+        ref, daemon = request.args.get("ref", ""), request.args.get("daemon", CLOUD_DAEMON)
+        if daemon:  # a build's docker knows its own tags (and ECR only by pulling)
+            return self.store.local(ref, daemon).to_dict()  # LookupError → 404
+        return self.store.resolve(ref).to_dict()
 
     def _act(self, request: Request, action: str) -> Any:
         body = request.get_json(silent=True) or {}
@@ -141,12 +152,13 @@ class ImagesProvider(Provider):
             tags=body.get("tags") or [],
             build_args=body.get("build_args") or {},
             progress=lines.append,
+            daemon=_daemon(body),
         )
         log.info("built image %s from %s", image.id, context)
         return {"image": image.to_dict(), "lines": lines}
 
     def _tag(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
-        image = self.store.tag(body.get("source", ""), body.get("target", ""))
+        image = self.store.tag(body.get("source", ""), body.get("target", ""), _daemon(body))
         return {"image": image.to_dict(), "lines": lines}
 
     def _login(self, body: dict[str, Any], lines: list[str]) -> dict[str, Any]:
@@ -163,7 +175,7 @@ class ImagesProvider(Provider):
                 raise ImageError("no basic auth credentials")
             self.check_login(reference.registry or "", body.get("username", ""), body["password"])
         region = reference.ecr[1] if reference.ecr else self.ctx.region
-        digest = self.store.push(str(reference), self._ecr(region))
+        digest = self.store.push(str(reference), self._ecr(region), _daemon(body))
         image = self.store.get(digest)
         lines.append(f"{image.id}: Pushed")
         lines.append(f"{reference.tag}: digest: {digest} size: {len(self.store.manifest(image))}")

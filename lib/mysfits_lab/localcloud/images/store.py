@@ -100,6 +100,16 @@ RegistryLookup = Callable[[Reference], str]
 """Given an ECR reference, the digest ECR holds for it (raises LookupError when none)."""
 
 
+# The docker daemon of the cloud itself. Each CodeBuild build has a daemon of its own, as on
+# AWS: its local tags are its own, so two builds that both tag ``app:build`` never see each
+# other's image (snapshots are shared by digest).
+CLOUD_DAEMON = ""
+
+
+def _key(reference: str, daemon: str) -> str:
+    return f"{daemon} {reference}" if daemon else reference  # a reference has no space
+
+
 class ImageStore:
     """Snapshots under ``root/sha256/<hex>/rootfs``, local tags in ``root/refs.json``.
 
@@ -141,6 +151,7 @@ class ImageStore:
         tags: Iterable[str] = (),
         build_args: Mapping[str, str] | None = None,
         progress: Progress | None = None,
+        daemon: str = CLOUD_DAEMON,
     ) -> Image:
         """Interpret ``context/dockerfile`` (an absolute ``dockerfile`` may live elsewhere)."""
         say = progress or (lambda _line: None)
@@ -166,7 +177,7 @@ class ImageStore:
             shutil.rmtree(workspace, ignore_errors=True)
         say(f"Successfully built {image.id}")
         for reference in references:
-            self._set_ref(reference, image.digest)
+            self._set_ref(reference, image.digest, daemon)
             say(f"Successfully tagged {reference}")
         return image
 
@@ -190,15 +201,15 @@ class ImageStore:
             return image
 
     # -- references -------------------------------------------------------------------------
-    def _set_ref(self, reference: Reference, digest: str) -> None:
+    def _set_ref(self, reference: Reference, digest: str, daemon: str) -> None:
         with self._lock:
-            self._refs[str(reference)] = digest
+            self._refs[_key(str(reference), daemon)] = digest
             self._save_refs()
 
-    def tag(self, source_ref: str, target_ref: str) -> Image:
+    def tag(self, source_ref: str, target_ref: str, daemon: str = CLOUD_DAEMON) -> Image:
         """``docker tag``: another name for a local image."""
-        image = self.local(source_ref)
-        self._set_ref(parse_reference(target_ref), image.digest)
+        image = self.local(source_ref, daemon)
+        self._set_ref(parse_reference(target_ref), image.digest, daemon)
         return image
 
     def get(self, digest: str) -> Image:
@@ -208,8 +219,9 @@ class ImageStore:
             raise LookupError(f"no image with digest {digest} in the local cloud's image store")
         return image
 
-    def local(self, ref: str) -> Image:
-        """An image by local name, id or digest, as ``docker tag``/``docker push`` find them."""
+    def local(self, ref: str, daemon: str = CLOUD_DAEMON) -> Image:
+        """An image by local name (of ``daemon``), id or digest, as ``docker tag``/``docker
+        push`` find them."""
         text = ref.strip()
         with self._lock:
             try:
@@ -219,8 +231,8 @@ class ImageStore:
             if reference is not None and reference.digest:
                 if reference.digest in self._images:
                     return self._images[reference.digest]
-            elif reference is not None and str(reference) in self._refs:
-                return self._images[self._refs[str(reference)]]
+            elif reference is not None and _key(str(reference), daemon) in self._refs:
+                return self._images[self._refs[_key(str(reference), daemon)]]
             short = _SHORT_ID.match(text)
             if short:
                 found = [d for d in self._images if d.split(":", 1)[1].startswith(short[1])]
@@ -248,12 +260,14 @@ class ImageStore:
                 ) from None
         return self.local(image_uri_or_ref)
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every image with its local names, newest first."""
+    def list(self, daemon: str = CLOUD_DAEMON) -> list[dict[str, Any]]:
+        """Every image with its local names in ``daemon``, newest first."""
         with self._lock:
             names: dict[str, list[str]] = {}
-            for ref, digest in sorted(self._refs.items()):
-                names.setdefault(digest, []).append(ref)
+            for key, digest in sorted(self._refs.items()):
+                owner, _, ref = key.rpartition(" ")
+                if owner == daemon:
+                    names.setdefault(digest, []).append(ref)
             images = sorted(self._images.values(), key=lambda i: i.created, reverse=True)
             return [
                 {
@@ -285,7 +299,7 @@ class ImageStore:
             sort_keys=True,
         )
 
-    def push(self, ref: str, ecr_client: Any) -> str:
+    def push(self, ref: str, ecr_client: Any, daemon: str = CLOUD_DAEMON) -> str:
         """``docker push`` to ECR: records the image in the repository; returns its digest."""
         from botocore.exceptions import ClientError
 
@@ -296,7 +310,7 @@ class ImageStore:
         if reference.digest:
             raise PushError(f"cannot push a digest reference: {ref} (push a tag)")
         try:
-            image = self.local(str(reference))
+            image = self.local(str(reference), daemon)
         except LookupError:
             raise PushError(
                 f"An image does not exist locally with the tag: {reference.name}"
@@ -344,5 +358,5 @@ class ImageStore:
                     f"'{repository}' repository and cannot be overwritten because the "
                     "repository is immutable."
                 ) from None
-        self._set_ref(reference, image.digest)
+        self._set_ref(reference, image.digest, daemon)
         return image.digest

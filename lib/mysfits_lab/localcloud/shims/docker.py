@@ -40,6 +40,11 @@ def _save_config(directory: Path, config: dict[str, Any]) -> None:
     path.chmod(0o600)
 
 
+def _daemon() -> str:
+    """The docker daemon this command talks to: each CodeBuild build has its own."""
+    return os.environ.get("CODEBUILD_BUILD_ID", "")
+
+
 def _fail(body: dict[str, Any]) -> None:
     for line in body.get("lines", []):
         print(line)
@@ -74,6 +79,7 @@ def build(args: argparse.Namespace) -> None:
             "dockerfile": dockerfile,
             "tags": args.tag,
             "build_args": build_args,
+            "daemon": _daemon(),
         },
     )
     if status != 200:
@@ -86,7 +92,9 @@ def build(args: argparse.Namespace) -> None:
 
 
 def tag(args: argparse.Namespace) -> None:
-    status, body = call("POST", "images/tag", {"source": args.source, "target": args.target})
+    status, body = call(
+        "POST", "images/tag", {"source": args.source, "target": args.target, "daemon": _daemon()}
+    )
     if status != 200:
         _fail(body)
 
@@ -100,7 +108,9 @@ def push(args: argparse.Namespace) -> None:
     if auth:
         username, _, password = base64.b64decode(auth).decode().partition(":")
     status, body = call(
-        "POST", "images/push", {"ref": ref, "username": username, "password": password}
+        "POST",
+        "images/push",
+        {"ref": ref, "username": username, "password": password, "daemon": _daemon()},
     )
     for line in body.get("lines", []):
         print(line)
@@ -161,7 +171,7 @@ def logout(args: argparse.Namespace) -> None:
 
 
 def images(args: argparse.Namespace) -> None:
-    status, body = call("GET", "images")
+    status, body = call("GET", f"images?daemon={_quote(_daemon())}")
     if status != 200:
         _fail(body)
     rows = []
@@ -190,7 +200,7 @@ def images(args: argparse.Namespace) -> None:
 def inspect(args: argparse.Namespace) -> None:
     found = []
     for name in args.names:
-        status, body = call("GET", f"images/resolve?ref={_quote(name)}")
+        status, body = call("GET", f"images/resolve?ref={_quote(name)}&daemon={_quote(_daemon())}")
         if status != 200:
             print("[]")
             die(f"Error: No such object: {name}")

@@ -68,3 +68,26 @@ def test_push_records_the_image_in_ecr_with_its_digest(tmp_path, store, ecr):
     store.tag(image.id, "docker.io/library/web:v1")
     with pytest.raises(PushError, match="denied"):
         store.push("docker.io/library/web:v1", ecr)
+
+
+def test_each_build_daemon_has_its_own_local_tags(tmp_path, store):
+    """Two learners' builds at once both tag ``app:build``: each pushes its own image."""
+    one = store.build(
+        make_context(tmp_path / "one", "FROM scratch\nCOPY app/ /app/\n", APP),
+        tags=["app:build"],
+        daemon="build-one",
+    )
+    other_app = {**APP, "app/extra.txt": "learner two"}
+    two = store.build(
+        make_context(tmp_path / "two", "FROM scratch\nCOPY app/ /app/\n", other_app),
+        tags=["app:build"],
+        daemon="build-two",
+    )
+    assert one.digest != two.digest
+    assert store.local("app:build", "build-one").digest == one.digest
+    assert store.tag("app:build", f"{REGISTRY}/app:v1", "build-two").digest == two.digest
+    with pytest.raises(LookupError, match="No such image"):
+        store.local("app:build")  # the cloud's own daemon tagged nothing
+    listed = {i["digest"]: i["refs"] for i in store.list("build-one")}
+    assert listed == {one.digest: ["app:build"], two.digest: []}
+    assert all(i["refs"] == [] for i in store.list())

@@ -179,10 +179,11 @@ def run_notebooks(
             print(f"[{index}/{len(names)}] {item.notebook} ...", flush=True)
             item.output_path = folder / f"{item.notebook}.ipynb"
             started = time.monotonic()
-            kernel = kernels.take()
-            if index < len(names):
-                kernels.prepare()
+            kernel = None
             try:
+                kernel = kernels.take()
+                if index < len(names):
+                    kernels.prepare()
                 papermill.execute_notebook(
                     str(notebooks_dir() / f"{item.notebook}.ipynb"),
                     str(item.output_path),
@@ -199,11 +200,12 @@ def run_notebooks(
                 item.status = "failed"
                 item.failed_cell = exc.exec_count
                 item.error = f"{exc.ename}: {exc.evalue}"
-            except Exception as exc:  # kernel died, notebook unreadable, ...
+            except Exception as exc:  # kernel did not start or died, notebook unreadable, ...
                 item.status = "failed"
                 item.error = f"{type(exc).__name__}: {exc}"
             finally:
-                _shutdown(kernel)
+                if kernel is not None:
+                    _shutdown(kernel)
             item.seconds = time.monotonic() - started
             print(f"      {item.status} in {item.seconds:.1f}s", flush=True)
             if item.status == "failed":

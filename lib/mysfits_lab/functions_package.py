@@ -150,6 +150,18 @@ def _leave_out_runtime_sdk(folder: Path) -> None:
             path = _installed_path(folder, str(entry))
             if path is not None:
                 path.unlink(missing_ok=True)
+    # Scripts: bin/ keeps only what the remaining distributions own, whatever path pip
+    # recorded for the SDK's own scripts.
+    kept = {
+        path
+        for dist in importlib.metadata.distributions(path=[str(folder)])
+        for entry in dist.files or ()
+        if (path := _installed_path(folder, str(entry))) is not None
+    }
+    scripts = folder / "bin"
+    for script in sorted(scripts.rglob("*")) if scripts.is_dir() else ():
+        if script.is_file() and script not in kept:
+            script.unlink()
     for parent, _, _ in os.walk(folder, topdown=False):
         if parent != str(folder) and not os.listdir(parent):
             os.rmdir(parent)
@@ -164,9 +176,12 @@ def _installed_path(folder: Path, entry: str) -> Path | None:
     path = posixpath.normpath(posixpath.join(_PIP_HOME_LIB, entry))
     if path.startswith(_PIP_HOME_LIB + "/"):
         return folder / path[len(_PIP_HOME_LIB) + 1 :]
+    parts = path.split("/")
+    if "bin" in parts:  # a script, recorded relative to some temporary folder of pip's
+        return folder.joinpath("bin", *parts[parts.index("bin") + 1 :])
     if path == ".." or path.startswith(("../", "lib/")):
         return None
-    return folder / path  # bin/, share/...: pip moves them into the target too
+    return folder / path  # share/...: pip moves them into the target too
 
 
 def _pip_failure(requirements: Path, output: str) -> str:

@@ -185,3 +185,11 @@ def test_a_requirement_pip_cannot_install_is_named(tmp_path: Path):
 def test_a_missing_folder_is_an_error(tmp_path: Path):
     with pytest.raises(PackagingError, match="is not a folder"):
         package(tmp_path / "absent")
+
+
+def test_a_script_is_found_in_bin_wherever_pip_recorded_it(tmp_path: Path):
+    found = functions_package._installed_path
+    assert found(tmp_path, "../../bin/jp.py") == tmp_path / "bin" / "jp.py"
+    assert found(tmp_path, "../../../pip-target-x1/bin/jp.py") == tmp_path / "bin" / "jp.py"
+    assert found(tmp_path, "jmespath/__init__.py") == tmp_path / "jmespath" / "__init__.py"
+    assert found(tmp_path, "../../../elsewhere/lib/x.py") is None

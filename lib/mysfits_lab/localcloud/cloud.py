@@ -21,12 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
-
 from .constants import ACCOUNT_ID, DEFAULT_REGION, LOOPBACK
 from .control import process_start
 from .core.clock import Clock
-from .core.listeners import LoopbackHandler
+from .core.http_server import LoopbackServer
 from .core.provider import Context, Provider
 from .edge import ControlRule, Edge
 from .edge.catalog import service_index
@@ -123,9 +121,7 @@ class LocalCloud:
             target=_warm_up, args=(self.edge.moto_app, region), name="warm-up", daemon=True
         )
         self._warming.start()
-        self._server = make_server(
-            LOOPBACK, port, self.edge, threaded=True, request_handler=LoopbackHandler
-        )
+        self._server = LoopbackServer(self.edge, LOOPBACK, port)
         self.port = self._server.server_port
         self.edge_url = f"http://{LOOPBACK}:{self.port}"
         self.ctx = Context(
@@ -187,6 +183,7 @@ class LocalCloud:
                 log.exception("stopping provider %s", provider.name)
         self.ctx.close()
         self._server.shutdown()
+        self._server.server_close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,22 +6,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from .http_server import LoopbackServer, serve_in_background
 
 log = logging.getLogger("mysfits_lab.localcloud.listeners")
-
-
-class LoopbackHandler(WSGIRequestHandler):
-    """werkzeug sends an answer's headers and body in separate writes; with Nagle's algorithm
-    the body then waits, now and then, for the client's delayed ACK of the headers (up to
-    40 ms on Linux). Every HTTP server of the local cloud uses this handler."""
-
-    disable_nagle_algorithm = True
-
-
-class _QuietHandler(LoopbackHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("%s %s %s", self.command, self.path, code)
 
 
 class ListenerPool:
@@ -29,7 +16,7 @@ class ListenerPool:
 
     def __init__(self, host: str = "127.0.0.1"):
         self.host = host
-        self._servers: dict[str, BaseWSGIServer] = {}
+        self._servers: dict[str, LoopbackServer] = {}
         self._lock = threading.Lock()
 
     def serve(self, name: str, app: Callable, port: int = 0) -> int:
@@ -37,10 +24,8 @@ class ListenerPool:
         with self._lock:
             if name in self._servers:
                 return self._servers[name].server_port
-            server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
-            threading.Thread(
-                target=server.serve_forever, name=f"listener-{name}", daemon=True
-            ).start()
+            server = LoopbackServer(app, self.host, port)
+            serve_in_background(server, f"listener-{name}")
             self._servers[name] = server
             log.info("listening for %s on %s:%s", name, self.host, server.server_port)
             return server.server_port

@@ -1,6 +1,10 @@
 """One CloudWatch Logs writer for everything the local cloud runs (tasks, builds, training jobs,
 endpoints, functions): lines are queued per stream, stamped in order, and sent in batches from
-one background thread, so a chatty process never waits on the logs API."""
+one background thread, so a chatty process never waits on the logs API.
+
+Inside the cloud the batches go straight to moto's logs backend (``moto_sender``): through an
+SDK client, serializing a few hundred events held the interpreter for several milliseconds
+five times a second, and every request the cloud was answering meanwhile waited."""
 
 from __future__ import annotations
 
@@ -22,6 +26,26 @@ BATCH_EVENTS = 500  # PutLogEvents takes at most 10,000 events and 1 MiB; stay w
 MAX_MESSAGE = 256 * 1024 - 26  # CloudWatch's limit per event, less its per-event overhead
 
 LogsClient = Callable[[str], Any]  # region -> a boto3 ``logs`` client
+# (region, group, stream, events) -> None; LogsRejected when the logs service refuses them
+Sender = Callable[[str, str, str, list[dict[str, Any]]], None]
+
+
+class LogsRejected(Exception):
+    """The logs service refused a batch (its group or stream was deleted meanwhile)."""
+
+
+def moto_sender(account: str) -> Sender:
+    """Batches written into the in-process moto's logs backend of ``account``."""
+    from moto.logs.exceptions import LogsClientError
+    from moto.logs.models import logs_backends
+
+    def send(region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+        try:
+            logs_backends[account][region].put_log_events(group, stream, events)
+        except LogsClientError as exc:
+            raise LogsRejected(str(exc)) from None
+
+    return send
 
 
 @dataclass
@@ -56,8 +80,9 @@ class LogStream:
 
 
 class LogWriter:
-    def __init__(self, client: LogsClient, clock: Clock | None = None):
+    def __init__(self, client: LogsClient, clock: Clock | None = None, send: Sender | None = None):
         self._client = client
+        self._put = send or self._put_with_client
         self._clock = clock or Clock()
         self._streams: dict[tuple[str, str, str], _Stream] = {}
         self._lock = threading.Lock()
@@ -105,17 +130,22 @@ class LogWriter:
 
     def _send(self, stream: _Stream, events: list[dict[str, Any]]) -> None:
         try:
-            client = self._client(stream.region)
             for start in range(0, len(events), BATCH_EVENTS):
-                client.put_log_events(
-                    logGroupName=stream.group,
-                    logStreamName=stream.name,
-                    logEvents=events[start : start + BATCH_EVENTS],
+                self._put(
+                    stream.region, stream.group, stream.name, events[start : start + BATCH_EVENTS]
                 )
-        except (ClientError, BotoCoreError) as exc:  # a deleted group must not fail the process
+        except (ClientError, BotoCoreError, LogsRejected) as exc:
+            # a deleted group must not fail the process
             log.debug(
                 "dropping %d log events for %s/%s: %s", len(events), stream.group, stream.name, exc
             )
+
+    def _put_with_client(
+        self, region: str, group: str, stream: str, events: list[dict[str, Any]]
+    ) -> None:
+        self._client(region).put_log_events(
+            logGroupName=group, logStreamName=stream, logEvents=events
+        )
 
     def _run(self) -> None:
         while not self._closed.wait(FLUSH_SECONDS):

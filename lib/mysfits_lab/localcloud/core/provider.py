@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import boto3
 from botocore.config import Config
 
-from ..constants import DUMMY_CREDENTIALS
+from ..constants import ACCOUNT_ID, DUMMY_CREDENTIALS
 from .changes import Changes
 from .clock import Clock
 from .environment import child_environment
 from .listeners import ListenerPool
-from .logs import LogWriter
+from .logs import LogWriter, moto_sender
 from .ports import PortAllocator
 from .processes import Launcher
 
@@ -88,7 +88,12 @@ class Context:
         self.listeners = ListenerPool()
         self.launcher = Launcher()
         self.ports = PortAllocator()
-        self.logs = LogWriter(lambda r: self.client("logs", r), self.clock)
+        self.logs = LogWriter(
+            lambda r: self.client("logs", r),
+            self.clock,
+            # in the cloud, straight into moto's logs (logs.py says why)
+            moto_sender(ACCOUNT_ID) if moto is not None else None,
+        )
         self._lookup = lookup
         self._moto = moto
         # Variables a running provider gives every process that runs AWS code (the X-Ray

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...constants import LOOPBACK
+from ...core.http_server import LoopbackServer, serve_in_background
 from .gateway import StageGateway
 from .models import ApiSnapshot
-from .server import StageServer
 
 log = logging.getLogger("mysfits_lab.localcloud.apigateway")
 
@@ -20,7 +20,7 @@ log = logging.getLogger("mysfits_lab.localcloud.apigateway")
 @dataclass
 class _Served:
     gateway: StageGateway
-    server: StageServer
+    server: LoopbackServer
 
     @property
     def url(self) -> str:
@@ -48,13 +48,9 @@ class StageServers:
                 served.gateway.deploy(snapshot)
                 return served.url
             gateway = self._make_gateway(stage, snapshot)
-            server = StageServer(LOOPBACK, gateway)
-            threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.1},  # a deleted stage's port closes promptly
-                name=f"apigateway-{api_id}-{stage}",
-                daemon=True,
-            ).start()
+            server = LoopbackServer(gateway)
+            # A deleted stage's port closes promptly.
+            serve_in_background(server, f"apigateway-{api_id}-{stage}", poll_interval=0.1)
             served = self._served[(api_id, stage)] = _Served(gateway, server)
             self._allow_port(server.server_port)
             log.info("stage %s of API %s on %s", stage, api_id, served.url)

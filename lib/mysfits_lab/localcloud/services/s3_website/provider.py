@@ -4,10 +4,10 @@
 opens on its own loopback port (a distinct browser origin, trusted by the edge's CORS policy so
 the site can call the cloud's APIs); ``DeleteBucketWebsite`` and ``DeleteBucket`` close it.
 
-Each endpoint is its own werkzeug server rather than one of ``ctx.listeners``: Python's
-``http.server`` rewrites a leading ``//`` to ``/`` (against open redirects in its own file
-server), but on a website endpoint ``//a`` names the key ``/a``, so the request target is kept
-as sent (the endpoint escapes such a key in its redirects).
+Each endpoint is its own server rather than one of ``ctx.listeners``: Python's ``http.server``
+rewrites a leading ``//`` to ``/`` (against open redirects in its own file server), but on a
+website endpoint ``//a`` names the key ``/a``, so the request target is kept as sent
+(``raw_target``; the endpoint escapes such a key in its redirects).
 
 The same provider applies S3's Block Public Access to the buckets it serves from
 (``public_access.py``): a new bucket starts with all four settings on and ACLs disabled, as on
@@ -26,11 +26,10 @@ import logging
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request
 
 from ...constants import ACCOUNT_ID, LOOPBACK
-from ...core.listeners import LoopbackHandler
+from ...core.http_server import LoopbackServer, serve_in_background
 from ...core.provider import Context, Provider
 from ...edge import Call, ControlRule, Route, ServiceError
 from .configuration import check_configuration
@@ -48,27 +47,12 @@ from .public_access import (
 log = logging.getLogger("mysfits_lab.localcloud.s3_website")
 
 
-class _RawTargetHandler(LoopbackHandler):
-    """Serves the request target as the client sent it (see the module docstring)."""
-
-    def parse_request(self) -> bool:
-        if not super().parse_request():
-            return False
-        words = self.requestline.split()
-        if len(words) == 3:  # METHOD target HTTP/x.y, checked by parse_request
-            self.path = words[1]
-        return True
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("%s %s %s", self.command, self.path, code)
-
-
 class S3WebsiteProvider(Provider):
     name = "websites"
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self._servers: dict[str, BaseWSGIServer] = {}
+        self._servers: dict[str, LoopbackServer] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> list[Route]:
@@ -187,12 +171,9 @@ class S3WebsiteProvider(Provider):
             if bucket in self._servers:
                 return self._servers[bucket].server_port
             endpoint = WebsiteEndpoint(self.ctx.client("s3"), bucket)
-            server = make_server(
-                LOOPBACK, 0, endpoint, threaded=True, request_handler=_RawTargetHandler
-            )
-            threading.Thread(
-                target=server.serve_forever, name=f"website-{bucket}", daemon=True
-            ).start()
+            # The request target as the client sent it (see the module docstring).
+            server = LoopbackServer(endpoint, raw_target=True)
+            serve_in_background(server, f"website-{bucket}")
             self._servers[bucket] = server
             self.ctx.cors.allow_port(server.server_port)
             log.info("website of bucket %s on port %d", bucket, server.server_port)

@@ -22,11 +22,10 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from ...constants import DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY, LOOPBACK
-from ...core.listeners import LoopbackHandler
+from ...core.http_server import LoopbackServer
 from .documents import MAX_DOCUMENT, BadDatagram, parse_datagram
 
 log = logging.getLogger("mysfits_lab.localcloud.xray")
@@ -45,7 +44,7 @@ class Daemon:
         self._edge_url = edge_url
         self._region = region
         self._udp: socket.socket | None = None
-        self._server: BaseWSGIServer | None = None
+        self._server: LoopbackServer | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.port: int | None = None
@@ -141,33 +140,19 @@ class Daemon:
         return response
 
 
-def _bind_pair(app: Callable, attempts: int = 20) -> tuple[socket.socket, BaseWSGIServer]:
+def _bind_pair(app: Callable, attempts: int = 20) -> tuple[socket.socket, LoopbackServer]:
     """A UDP socket and an HTTP server of ``app`` on the same free loopback port number."""
     last: OSError | None = None
     for _ in range(attempts):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             udp.bind((LOOPBACK, 0))
-            port = udp.getsockname()[1]
-            # Bound here, not by werkzeug: its server exits the process when a port is taken.
-            tcp.bind((LOOPBACK, port))
-            tcp.listen(64)
+            server = LoopbackServer(app, LOOPBACK, udp.getsockname()[1])
         except OSError as exc:  # the TCP port of that number is taken: try another
             udp.close()
-            tcp.close()
             last = exc
             continue
         udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         udp.settimeout(POLL)
-        try:
-            server = make_server(
-                LOOPBACK, port, app, threaded=True, fd=tcp.fileno(), request_handler=LoopbackHandler
-            )
-            return udp, server
-        except BaseException:
-            udp.close()
-            raise
-        finally:
-            tcp.close()  # the server holds its own duplicate of the socket
+        return udp, server
     raise OSError(f"no loopback port free for both UDP and TCP: {last}")

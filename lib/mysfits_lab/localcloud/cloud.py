@@ -66,6 +66,10 @@ def _warm_up(dispatcher: Any, region: str) -> None:
 
 
 def _moto_app() -> Any:
+    # jsonschema (under moto's API Gateway) imports rfc3987_syntax when it is installed, to
+    # check the "iri" format; that module compiles a grammar as it is imported: 1.8 s of every
+    # start. Nothing in the cloud checks that format: jsonschema goes on without it.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     # Imported lazily: moto's import is the bulk of the start-up time.
     from moto import backends
     from moto.core.base_backend import BackendDict

@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` and `make check` (each test module runs whole on one).
+TEST_WORKERS ?= 2
 # Extra JupyterLab options for `make lab`, e.g. JUPYTER_ARGS="--no-browser --port 8899".
 JUPYTER_ARGS ?=
 # JupyterLab refuses to run as root unless told to; a normal user must not need the flag.
@@ -61,10 +63,10 @@ notebooks-clean:
 	fi
 
 test: setup browser-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 check: setup lint
-	$(BIN)/pytest -m "not notebook and not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not notebook and not browser" $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -80,3 +80,35 @@ def lab(cloud: CloudHome, clean_aws_env: None):
     from mysfits_lab import Lab
 
     return Lab.connect()
+
+
+# `make test` runs two pytest-xdist workers. Each test module runs whole on one worker, so its
+# module-scoped cloud starts once. The tests that run notebooks or drive Chromium form one unit,
+# run first (the longest) and in their usual order: the executed workbook is built once, and no
+# notebook's event loop is current in a process before Playwright runs there.
+_CHROMIUM_AND_NOTEBOOKS = (
+    "tests/security/test_browser_origins.py",
+    "tests/browser/",
+    "tests/notebooks/",
+)
+
+
+def _unit_of(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return "chromium-and-notebooks" if module.startswith(_CHROMIUM_AND_NOTEBOOKS) else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit_of(nodeid)
+
+    return ByModule(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the longest unit first
+        items.sort(key=lambda item: _unit_of(item.nodeid) != "chromium-and-notebooks")

@@ -51,9 +51,7 @@ def test_lines_arrive_in_order_with_non_decreasing_stamps(logs, writer):
 def test_a_missing_group_is_an_error_unless_it_may_be_created(logs, writer):
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         writer.open("eu-west-1", "/lab/missing", "s")
-    assert (
-        writer.open("eu-west-1", "/lab/created", "s", create_group=True).group == "/lab/created"
-    )
+    assert writer.open("eu-west-1", "/lab/created", "s", create_group=True).group == "/lab/created"
 
 
 def test_a_deleted_group_drops_lines_without_failing_the_writer(logs, writer):

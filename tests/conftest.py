@@ -98,6 +98,7 @@ def _unit_of(nodeid: str) -> str:
     return "chromium-and-notebooks" if module.startswith(_CHROMIUM_AND_NOTEBOOKS) else module
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown when it is not loaded
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling
 

@@ -183,11 +183,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _environ(self, body: Any) -> dict[str, Any]:
         target = self.path
+        authority = ""
         if target.startswith("/") or target == "*":  # origin form: no authority in it
             path, _, query = target.partition("?")
         else:  # absolute form: its authority is the host
             parts = urlsplit(target)
-            path, query = parts.path, parts.query
+            path, query, authority = parts.path, parts.query, parts.netloc
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command,
             "SCRIPT_NAME": "",
@@ -219,10 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             key = f"HTTP_{key}"
             environ[key] = f"{environ[key]},{value}" if key in environ else value
-        if not target.startswith("/"):
-            authority = urlsplit(target).netloc
-            if authority:
-                environ["HTTP_HOST"] = authority
+        if authority:
+            environ["HTTP_HOST"] = authority
         return environ
 
     def _run_wsgi(self) -> None:
@@ -284,8 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
             and not self.server.closing
         )
         answer["sent"] = True
-        chunked = self._send_head(answer["status"], answer["headers"], keep)
-        bodiless = self.command == "HEAD" or self._code in _NO_BODY_STATUSES
+        chunked, bodiless = self._send_head(answer["status"], answer["headers"], keep)
         try:
             for data in [*written, first]:
                 self._write(data, chunked, bodiless)
@@ -306,12 +304,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True  # what is left of the body is no next request
         self._unread_body = True
 
-    def _send_head(self, status: str, headers: list, keep: bool) -> bool:
-        """Status line and headers; whether the body goes chunked."""
+    def _send_head(self, status: str, headers: list, keep: bool) -> tuple[bool, bool]:
+        """Status line and headers; whether the body goes chunked, and whether the answer has
+        no body at all."""
         code_text, _, reason = status.partition(" ")
-        self._code = int(code_text)
-        self.log_request(self._code)
-        self.send_response_only(self._code, reason)
+        code = int(code_text)
+        self.log_request(code)
+        self.send_response_only(code, reason)
         names = set()
         for name, value in headers:
             lower = name.lower()
@@ -323,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Server", SERVER_NAME)
         if "date" not in names:
             self.send_header("Date", formatdate(usegmt=True))
-        bodiless = self.command == "HEAD" or self._code < 200 or self._code in _NO_BODY_STATUSES
+        bodiless = self.command == "HEAD" or code < 200 or code in _NO_BODY_STATUSES
         chunked = "content-length" not in names and not bodiless
         if chunked and self.request_version < "HTTP/1.1":
             chunked, keep = False, False  # an HTTP/1.0 client: the end of the body is the end
@@ -334,7 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.request_version < "HTTP/1.1":
             self.send_header("Connection", "keep-alive")
         self.end_headers()
-        return chunked
+        return chunked, bodiless
 
     def _write(self, data: bytes, chunked: bool, bodiless: bool) -> None:
         if not data or bodiless:

@@ -308,6 +308,8 @@ def test_a_rolling_deployment_drops_no_request(stack, web):
         ]
         new_id = deployments[0]["id"]
         ecs.get_waiter("services_stable").wait(cluster=CLUSTER, services=[web], WaiterConfig=STABLE)
+        # At least 100 requests in all, however fast the deployment went on a busy machine.
+        wait_for(lambda: len(traffic.answers) >= 100, "100 requests")
     assert traffic.failures == []
     versions = [a["version"] for a in traffic.answers]
     assert versions[0] == "v1" and versions[-1] == "v2" and len(versions) >= 100
